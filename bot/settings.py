@@ -1,0 +1,126 @@
+"""One typed settings object, built once in ``main()`` from the environment and passed down.
+
+Nothing here reads the environment at import time. The Discord token is wrapped in ``Secret`` so
+that it cannot leak through ``repr``, ``str``, f-strings or tracebacks that print locals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+DISCORD_API_BASE = "https://discord.com/api/v10"
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed. The message names the variable, never a secret value."""
+
+
+class Secret:
+    """A string that hides itself. Call ``reveal()`` at the single place that needs the value."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        return repr(self)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        raise TypeError("Secret values are not picklable")
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise SettingsError(f"{name} must be true or false, got {raw!r}")
+
+
+def _int(env: Mapping[str, str], name: str, default: int | None, *, minimum: int | None = None) -> int | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+    if minimum is not None and value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def sqlite_path(database_url: str) -> Path:
+    """The file behind a ``sqlite:///relative`` or ``sqlite:////absolute`` URL."""
+    prefix = "sqlite:///"
+    if not database_url.startswith(prefix):
+        raise SettingsError(
+            f"NEWSBOT_DATABASE_URL must start with {prefix!r} (only SQLite is supported so far), got {database_url!r}"
+        )
+    rest = database_url[len(prefix) :]
+    if not rest:
+        raise SettingsError("NEWSBOT_DATABASE_URL names no file")
+    return Path(rest)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    content_dir: Path = Path("content")
+    database_url: str = "sqlite:///data/newsbot.sqlite3"
+    include_unpublished: bool = False
+    discord_token: Secret | None = None
+    api_base: str = DISCORD_API_BASE
+    gateway_url: str | None = None
+    dev_guild_id: int | None = None
+    log_level: str = "INFO"
+
+    @property
+    def database_path(self) -> Path:
+        return sqlite_path(self.database_url)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        token = env.get("DISCORD_TOKEN", "").strip()
+        database_url = env.get("NEWSBOT_DATABASE_URL", "").strip() or cls.database_url
+        sqlite_path(database_url)  # validate early, with the variable's name in the message
+        log_level = env.get("NEWSBOT_LOG_LEVEL", "INFO").strip().upper() or "INFO"
+        if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise SettingsError(f"NEWSBOT_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {log_level!r}")
+        return cls(
+            content_dir=Path(env.get("NEWSBOT_CONTENT_DIR", "").strip() or "content"),
+            database_url=database_url,
+            include_unpublished=_bool(env, "NEWSBOT_INCLUDE_UNPUBLISHED", False),
+            discord_token=Secret(token) if token else None,
+            api_base=(env.get("DISCORD_API_BASE", "").strip() or DISCORD_API_BASE).rstrip("/"),
+            gateway_url=env.get("DISCORD_GATEWAY_URL", "").strip() or None,
+            dev_guild_id=_int(env, "NEWSBOT_DEV_GUILD_ID", None, minimum=1),
+            log_level=log_level,
+        )
