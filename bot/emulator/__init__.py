@@ -1,0 +1,120 @@
+"""A local Discord for the end-to-end tests and ``make demo``: REST under ``/api/v10`` and a gateway.
+
+The unmodified discord.py client talks to it over loopback once pointed at it with
+``configure_discord(emulator.api_base, emulator.gateway_url)`` (``bot.endpoints``; it returns
+the previous endpoints for ``restore_discord``). Every request body the bot sends is validated against
+Discord's OpenAPI document (``spec/openapi.json``) and the limits Discord documents outside it
+(content <= 2,000, <= 10 embeds, <= 6,000 embed characters per message, command names), plus the
+project's rule that nothing may ping (``allowed_mentions`` with ``parse: []`` on every new message).
+A bad request gets Discord's 400 (``{"code": 50035, "message": "Invalid Form Body", "errors": ...}``)
+and is recorded in ``emulator.violations``, as are unknown routes, late or double interaction answers
+and follow-ups without an answer.
+
+Driver API (``Emulator``)::
+
+    Emulator(*, token="emulator-token", bot_name="newsbot", heartbeat_interval=41.25,
+             recommended_shards=1, application_flags=0, validate=True, require_no_mentions=True,
+             interaction_deadline=3.0, rate_limit=50, rate_limit_window=1.0,
+             allowed_privileged_intents=0, host="127.0.0.1", port=0)
+    await emulator.start() / await emulator.stop()            # or: async with Emulator() as emulator
+    emulator.api_base, emulator.gateway_url, emulator.token, emulator.bot_user, emulator.application_id
+    emulator.recommended_shards = 2                            # what GET /gateway/bot answers
+
+    emulator.add_user(name, *, bot=False) -> User
+    emulator.add_guild(name, *, guild_id=None, owner=None, locale="en-US",
+                       everyone_permissions=DEFAULT_EVERYONE, bot_permissions=DEFAULT_BOT) -> Guild
+    emulator.add_role(guild, name, permissions=0) -> Role
+    emulator.add_text_channel(guild, name, *, topic=None, bot_allow=0, bot_deny=0,
+                              everyone_allow=0, everyone_deny=0, overwrites=()) -> Channel
+    emulator.add_member(guild, user_or_name, *, permissions=None, roles=(), nick=None) -> Member
+    emulator.post_message(channel, author, content, *, embeds=()) -> Message      # a human's message
+    (added after the bot connected, guilds, channels and roles reach it as gateway events)
+
+    await emulator.send_slash_command(guild, channel, user, name, options=None, *, subcommand=None,
+                                      locale="en-US", ignore_default_permissions=False) -> InteractionResult
+    await emulator.send_autocomplete(guild, channel, user, name, options=None, *, focused,
+                                     subcommand=None, locale="en-US") -> InteractionResult
+    await emulator.click_button(message, custom_id, user) -> InteractionResult
+    await emulator.select_menu(message, custom_id, values, user) -> InteractionResult
+    await emulator.send_message_context_command(guild, channel, user, name, target_message,
+                                                *, ignore_default_permissions=False) -> InteractionResult
+
+    await result.response(timeout=3.0) -> Callback(type, data, elapsed)   # the first callback
+    await result.original_message(timeout=3.0, *, final=True) -> Message # @original, after edits
+    await result.followups(count=1, timeout=3.0) -> list[Message]
+    await result.choices(timeout=3.0) -> list[dict]                        # autocomplete answer
+    await result.wait_until(lambda r: ..., timeout=3.0)
+    result.callbacks, result.original, result.followup_messages, result.ephemeral, result.elapsed
+
+    emulator.channel_messages(channel) -> list[Message]     # visible (not ephemeral/deleted), oldest first
+    await emulator.wait_for_message(channel, predicate=None, *, timeout=3.0, after=None) -> Message
+    await emulator.wait_for_messages(channel, count, *, timeout=3.0) -> list[Message]
+    await emulator.wait_until(predicate, timeout=3.0, what="...") -> the predicate's value
+    emulator.registered_commands(guild_id=None) -> list[dict]
+    emulator.bulk_overwrite_count, emulator.bulk_overwrites[guild_id or None]
+    emulator.inject_429(method, path_prefix, retry_after=0.2, count=1, global_=False)
+    await emulator.drop_gateway(shard_id=None, *, code=4000, abort=False) -> int
+    await emulator.invalidate_session(shard_id=None, *, resumable=False) -> int
+    await emulator.request_reconnect(shard_id=None) -> int
+    emulator.violations, emulator.assert_no_violations(), emulator.requests, emulator.rate_limit_hits,
+    emulator.resume_count, emulator.identify_count, emulator.sessions, emulator.nonce_replays
+
+Guild, channel and user arguments take the emulator's objects or their ids. Slash commands must have
+been registered (synced) by the bot: interactions carry the registered command's id, and options are
+checked against its definition the way the Discord client would (choices, ranges, required options).
+Example::
+
+    async with Emulator() as emulator:
+        guild = emulator.add_guild("Newsroom")
+        news = emulator.add_text_channel(guild, "news")
+        alice = emulator.add_member(guild, "alice")
+        admin = emulator.add_member(guild, "admin", permissions=Perm.MANAGE_GUILD)
+        previous = configure_discord(emulator.api_base, emulator.gateway_url)
+        try:
+            ...  # start the bot with token=emulator.token; wait until it is ready and has synced
+            result = await emulator.send_slash_command(guild, news, alice, "news", {"topic": "science"})
+            reply = await result.original_message()
+            assert reply.ephemeral and reply.embeds and result.elapsed < 3
+            emulator.assert_no_violations()
+        finally:
+            restore_discord(previous)
+
+Stop the bot before the emulator: a client whose server vanishes keeps trying to reconnect.
+"""
+
+from bot.endpoints import (
+    DiscordEndpoints,
+    configure_discord,
+    current_endpoints,
+    discord_endpoints,
+    restore_discord,
+)
+from bot.emulator.errors import Violation
+from bot.emulator.interactions import Callback, CallbackType, InteractionResult, InteractionType
+from bot.emulator.models import Channel, Guild, Member, Message, Role, User
+from bot.emulator.permissions import DEFAULT_BOT, DEFAULT_EVERYONE, Overwrite, Perm
+from bot.emulator.server import Emulator
+
+__all__ = [
+    "DEFAULT_BOT",
+    "DEFAULT_EVERYONE",
+    "Callback",
+    "CallbackType",
+    "Channel",
+    "DiscordEndpoints",
+    "Emulator",
+    "Guild",
+    "InteractionResult",
+    "InteractionType",
+    "Member",
+    "Message",
+    "Overwrite",
+    "Perm",
+    "Role",
+    "User",
+    "Violation",
+    "configure_discord",
+    "current_endpoints",
+    "discord_endpoints",
+    "restore_discord",
+]

@@ -1,0 +1,639 @@
+"""``Emulator``: the aiohttp server (REST + gateway) and the driver API tests and the demo use.
+
+See the package docstring (``bot/emulator/__init__.py``) for the driver API with an example.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+from aiohttp import web
+
+from bot.emulator.commands import Command, Scope
+from bot.emulator.errors import Violation
+from bot.emulator.gateway import Gateway, GatewaySession, Intent
+from bot.emulator.interactions import (
+    ATTACHMENT_SIZE_LIMIT,
+    InteractionResult,
+    InteractionType,
+    OptionBuilder,
+    channel_partial,
+    subcommand_path,
+)
+from bot.emulator.models import Channel, Guild, Member, Message, Payload, Role, User
+from bot.emulator.permissions import (
+    ALL_PERMISSIONS,
+    DEFAULT_BOT,
+    DEFAULT_EVERYONE,
+    MEMBER_OVERWRITE,
+    ROLE_OVERWRITE,
+    Overwrite,
+    Perm,
+)
+from bot.emulator.ratelimit import RateLimiter, RateLimitHit
+from bot.emulator.rest import API_PREFIX, RequestRecord, RestApi
+from bot.emulator.snowflake import SnowflakeFactory
+from bot.emulator.validation import ApiSpec
+from bot.emulator.waiting import Notifier
+from bot.emulator.world import World
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+GuildRef = Guild | int
+ChannelRef = Channel | int
+UserRef = User | Member | int
+
+
+class Emulator:
+    """A local Discord (REST under ``/api/v10`` and a gateway) for the unmodified discord.py client."""
+
+    def __init__(
+        self,
+        *,
+        token: str = "emulator-token",
+        bot_name: str = "newsbot",
+        heartbeat_interval: float = 41.25,
+        recommended_shards: int = 1,
+        application_flags: int = 0,
+        validate: bool = True,
+        require_no_mentions: bool = True,
+        interaction_deadline: float = 3.0,
+        rate_limit: int = 50,
+        rate_limit_window: float = 1.0,
+        allowed_privileged_intents: int = 0,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self._ids = SnowflakeFactory()
+        self._notifier = Notifier()
+        self.world = World(
+            token=token,
+            bot_name=bot_name,
+            application_flags=application_flags,
+            interaction_deadline=interaction_deadline,
+            ids=self._ids,
+            notifier=self._notifier,
+        )
+        self.gateway = Gateway(
+            self.world,
+            self._notifier,
+            heartbeat_interval=heartbeat_interval,
+            allowed_privileged_intents=allowed_privileged_intents,
+        )
+        self.world.gateway = self.gateway
+        self.limiter = RateLimiter(rate_limit, rate_limit_window)
+        self._validate = validate
+        self._require_no_mentions = require_no_mentions
+        self.world.recommended_shards = recommended_shards
+        self._host = host
+        self._port = port
+        self._runner: web.AppRunner | None = None
+        self._rest: RestApi | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        spec = await asyncio.to_thread(ApiSpec.load) if self._validate else None
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        self._rest = RestApi(
+            self.world,
+            self.gateway,
+            self.limiter,
+            spec,
+            require_no_mentions=self._require_no_mentions,
+        )
+        self._rest.install(app)
+        app.router.add_get("/gateway", self.gateway.handle)
+        app.router.add_get("/gateway/", self.gateway.handle)
+        app.router.add_get("/attachments/{channel_id}/{attachment_id}/{filename}", self._attachment)
+        self._runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self._host, self._port)
+        await site.start()
+        host, port = self._runner.addresses[0][:2]
+        self._port = port
+        self.world.base_url = f"http://{host}:{port}"
+        self.world.gateway_url = f"ws://{host}:{port}/gateway"
+        log.info("Discord emulator listening on %s", self.world.base_url)
+
+    async def stop(self) -> None:
+        if self._runner is None:
+            return
+        await self.gateway.close_all()
+        await self._runner.cleanup()
+        self._runner = None
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    async def _attachment(self, request: web.Request) -> web.StreamResponse:
+        filename = request.match_info["filename"]
+        for message in self.world.messages.values():
+            if message.channel_id == int(request.match_info["channel_id"]) and filename in message.files:
+                return web.Response(body=message.files[filename])
+        raise web.HTTPNotFound()
+
+    # -- addresses and records -----------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        return self.world.base_url
+
+    @property
+    def api_base(self) -> str:
+        """What discord.py's ``Route.BASE`` must be, e.g. ``http://127.0.0.1:PORT/api/v10``."""
+        return self.world.base_url + API_PREFIX
+
+    @property
+    def gateway_url(self) -> str:
+        return self.world.gateway_url
+
+    @property
+    def token(self) -> str:
+        return self.world.token
+
+    @property
+    def bot_user(self) -> User:
+        return self.world.bot
+
+    @property
+    def application_id(self) -> int:
+        return self.world.application_id
+
+    @property
+    def violations(self) -> list[Violation]:
+        return self.world.violations
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        return self._rest.requests if self._rest is not None else []
+
+    @property
+    def rate_limit_hits(self) -> list[RateLimitHit]:
+        return self.limiter.hits
+
+    @property
+    def recommended_shards(self) -> int:
+        """The shard count GET /gateway/bot recommends (what AutoShardedClient uses by default)."""
+        return self.world.recommended_shards
+
+    @recommended_shards.setter
+    def recommended_shards(self, value: int) -> None:
+        self.world.recommended_shards = value
+
+    @property
+    def resume_count(self) -> int:
+        return self.gateway.resume_count
+
+    @property
+    def identify_count(self) -> int:
+        return self.gateway.identify_count
+
+    @property
+    def sessions(self) -> list[GatewaySession]:
+        return self.gateway.live_sessions()
+
+    @property
+    def nonce_replays(self) -> int:
+        return self.world.nonce_replays
+
+    def assert_no_violations(self) -> None:
+        if self.world.violations:
+            listing = "\n".join(f"  - {v}" for v in self.world.violations)
+            raise AssertionError(f"the bot sent {len(self.world.violations)} bad request(s):\n{listing}")
+
+    # -- building the world --------------------------------------------------------------------------
+
+    def add_user(self, name: str, *, bot: bool = False) -> User:
+        user = User(self._ids.next(), name, global_name=name.title(), bot=bot)
+        self.world.users[user.id] = user
+        return user
+
+    def add_guild(
+        self,
+        name: str,
+        *,
+        guild_id: int | None = None,
+        owner: User | None = None,
+        locale: str = "en-US",
+        everyone_permissions: int = DEFAULT_EVERYONE,
+        bot_permissions: int = DEFAULT_BOT,
+    ) -> Guild:
+        """A guild the bot is in: @everyone, a managed bot role with ``bot_permissions``, an owner."""
+        owner = owner or self.add_user(f"{name.lower().replace(' ', '-')}-owner")
+        guild = Guild(guild_id or self._ids.next(), name, owner.id, locale=locale)
+        guild.roles[guild.id] = Role(guild.id, guild.id, "@everyone", int(everyone_permissions))
+        bot_role = Role(self._ids.next(), guild.id, self.world.bot.username, int(bot_permissions), 1, self.world.bot.id)
+        guild.roles[bot_role.id] = bot_role
+        guild.members[owner.id] = Member(owner, guild.id, joined_id=self._ids.next())
+        guild.members[self.world.bot.id] = Member(self.world.bot, guild.id, [bot_role.id], joined_id=self._ids.next())
+        self.world.guilds[guild.id] = guild
+        self.gateway.dispatch_guild(
+            guild.id,
+            "GUILD_CREATE",
+            lambda s: self.world.guild_create(guild.id, s.intents, joined=True),
+            intent=Intent.GUILDS,
+        )
+        return guild
+
+    def add_role(self, guild: GuildRef, name: str, permissions: int = 0) -> Role:
+        g = self._guild(guild)
+        role = Role(self._ids.next(), g.id, name, int(permissions), position=len(g.roles))
+        g.roles[role.id] = role
+        payload = {"guild_id": str(g.id), "role": role.payload()}
+        self.gateway.dispatch_guild(g.id, "GUILD_ROLE_CREATE", lambda _s: payload, intent=Intent.GUILDS)
+        return role
+
+    def add_text_channel(
+        self,
+        guild: GuildRef,
+        name: str,
+        *,
+        topic: str | None = None,
+        bot_allow: int = 0,
+        bot_deny: int = 0,
+        everyone_allow: int = 0,
+        everyone_deny: int = 0,
+        overwrites: Iterable[Overwrite] = (),
+    ) -> Channel:
+        """A text channel; ``bot_allow``/``bot_deny`` overwrite the bot's permissions in it."""
+        g = self._guild(guild)
+        all_overwrites = list(overwrites)
+        if everyone_allow or everyone_deny:
+            all_overwrites.append(Overwrite(g.id, ROLE_OVERWRITE, int(everyone_allow), int(everyone_deny)))
+        if bot_allow or bot_deny:
+            all_overwrites.append(Overwrite(self.world.bot.id, MEMBER_OVERWRITE, int(bot_allow), int(bot_deny)))
+        channel = Channel(
+            self._ids.next(), g.id, name, position=len(g.channels), topic=topic, overwrites=all_overwrites
+        )
+        g.channels[channel.id] = channel
+        self.world.channels[channel.id] = channel
+        self.gateway.dispatch_guild(g.id, "CHANNEL_CREATE", lambda _s: channel.payload(), intent=Intent.GUILDS)
+        return channel
+
+    def add_member(
+        self,
+        guild: GuildRef,
+        user: User | str,
+        *,
+        permissions: int | None = None,
+        roles: Iterable[Role] = (),
+        nick: str | None = None,
+    ) -> Member:
+        """Add a member; ``permissions`` gives them a role of their own with those permissions."""
+        g = self._guild(guild)
+        if isinstance(user, str):
+            user = self.add_user(user)
+        role_ids = [r.id for r in roles]
+        if permissions is not None:
+            role_ids.append(self.add_role(g, f"{user.username}-role", permissions).id)
+        member = Member(user, g.id, role_ids, nick=nick, joined_id=self._ids.next())
+        g.members[user.id] = member
+        payload = {**member.payload(), "guild_id": str(g.id)}
+        self.gateway.dispatch_guild(g.id, "GUILD_MEMBER_ADD", lambda _s: payload, intent=Intent.GUILD_MEMBERS)
+        return member
+
+    def post_message(
+        self, channel: ChannelRef, author: UserRef, content: str, *, embeds: Sequence[Payload] = ()
+    ) -> Message:
+        """A message from a (human) member, e.g. the target of a message context command."""
+        ch = self._channel(channel)
+        user = self._member(self.world.guilds[ch.guild_id], author).user
+        return self.world.create_message(ch, user, {"content": content, "embeds": list(embeds)})
+
+    # -- reading state -------------------------------------------------------------------------------
+
+    def channel_messages(self, channel: ChannelRef) -> list[Message]:
+        """Visible (non-ephemeral, not deleted) messages of a channel, oldest first."""
+        return list(self._channel(channel).messages)
+
+    def message(self, message_id: int) -> Message:
+        return self.world.messages[message_id]
+
+    def registered_commands(self, guild_id: int | None = None) -> list[Command]:
+        """Commands registered globally (``None``) or in one guild, as Discord returns them."""
+        return self.world.commands.in_scope(guild_id)
+
+    @property
+    def bulk_overwrites(self) -> Counter[Scope]:
+        """How many times each scope (guild id, or None for global) was bulk-overwritten (synced)."""
+        return self.world.commands.bulk_overwrites
+
+    @property
+    def bulk_overwrite_count(self) -> int:
+        return sum(self.world.commands.bulk_overwrites.values())
+
+    async def wait_until(
+        self,
+        predicate: Callable[[], T | None],
+        timeout: float = 3.0,  # noqa: ASYNC109
+        what: str = "a condition",
+    ) -> T:
+        """Wait until ``predicate()`` is truthy (re-checked on every emulator state change)."""
+        return await self._notifier.wait_until(predicate, timeout=timeout, what=what)
+
+    async def wait_for_message(
+        self,
+        channel: ChannelRef,
+        predicate: Callable[[Message], bool] | None = None,
+        *,
+        timeout: float = 3.0,  # noqa: ASYNC109
+        after: Message | int | None = None,
+    ) -> Message:
+        """The oldest visible message in ``channel`` (newer than ``after``) matching ``predicate``."""
+        ch = self._channel(channel)
+        after_id = after.id if isinstance(after, Message) else (after or 0)
+
+        def find() -> Message | None:
+            for message in ch.messages:
+                if message.id > after_id and (predicate is None or predicate(message)):
+                    return message
+            return None
+
+        return await self._notifier.wait_until(find, timeout=timeout, what=f"a message in #{ch.name}")
+
+    async def wait_for_messages(
+        self,
+        channel: ChannelRef,
+        count: int,
+        *,
+        timeout: float = 3.0,  # noqa: ASYNC109
+    ) -> list[Message]:
+        ch = self._channel(channel)
+        await self._notifier.wait_until(
+            lambda: len(ch.messages) >= count, timeout=timeout, what=f"{count} message(s) in #{ch.name}"
+        )
+        return list(ch.messages)
+
+    # -- failures on demand --------------------------------------------------------------------------
+
+    def inject_429(
+        self, method: str, path_prefix: str, retry_after: float = 0.2, count: int = 1, global_: bool = False
+    ) -> None:
+        """The next ``count`` requests whose path (after ``/api/v10``) starts with ``path_prefix`` get a 429."""
+        self.limiter.inject(method, path_prefix, retry_after=retry_after, count=count, global_=global_)
+
+    async def drop_gateway(self, shard_id: int | None = None, *, code: int = 4000, abort: bool = False) -> int:
+        """Close gateway sockets (all, or one shard's) so clients reconnect and RESUME. Returns how many."""
+        return await self.gateway.drop(shard_id, code=code, abort=abort)
+
+    async def invalidate_session(self, shard_id: int | None = None, *, resumable: bool = False) -> int:
+        return await self.gateway.invalidate(shard_id, resumable=resumable)
+
+    async def request_reconnect(self, shard_id: int | None = None) -> int:
+        return await self.gateway.request_reconnect(shard_id)
+
+    # -- interactions --------------------------------------------------------------------------------
+
+    async def send_slash_command(
+        self,
+        guild: GuildRef,
+        channel: ChannelRef,
+        user: UserRef,
+        name: str,
+        options: Mapping[str, Any] | None = None,
+        *,
+        subcommand: str | Sequence[str] | None = None,
+        locale: str = "en-US",
+        ignore_default_permissions: bool = False,
+    ) -> InteractionResult:
+        """Invoke ``/name [subcommand ...] option:value`` as ``user`` in ``channel``.
+
+        Like the Discord client, refuses (``PermissionError``) when the user lacks the command's
+        ``default_member_permissions``; ``ignore_default_permissions=True`` plays a server admin having
+        opened the command to everyone, which is when the bot's own runtime check matters.
+        """
+        g, ch, member = self._where(guild, channel, user)
+        command = self._command(g, name, 1)
+        self._check_can_use(g, ch, member, command, ignore_default_permissions)
+        resolved: Payload = {}
+        builder = OptionBuilder(g, ch, member, resolved)
+        data: Payload = {
+            "id": command["id"],
+            "name": name,
+            "type": 1,
+            "options": builder.build(command, subcommand_path(subcommand), options or {}),
+        }
+        if resolved:
+            data["resolved"] = resolved
+        if command.get("guild_id"):
+            data["guild_id"] = command["guild_id"]
+        return self._interaction(InteractionType.APPLICATION_COMMAND, g, ch, member, data, locale=locale)
+
+    async def send_autocomplete(
+        self,
+        guild: GuildRef,
+        channel: ChannelRef,
+        user: UserRef,
+        name: str,
+        options: Mapping[str, Any] | None = None,
+        *,
+        focused: str,
+        subcommand: str | Sequence[str] | None = None,
+        locale: str = "en-US",
+    ) -> InteractionResult:
+        """The user is typing into option ``focused`` (its text is ``options[focused]``, default "")."""
+        g, ch, member = self._where(guild, channel, user)
+        command = self._command(g, name, 1)
+        builder = OptionBuilder(g, ch, member, {})
+        data: Payload = {
+            "id": command["id"],
+            "name": name,
+            "type": 1,
+            "options": builder.build(command, subcommand_path(subcommand), options or {}, focused=focused),
+        }
+        if command.get("guild_id"):
+            data["guild_id"] = command["guild_id"]
+        return self._interaction(InteractionType.AUTOCOMPLETE, g, ch, member, data, locale=locale)
+
+    async def click_button(
+        self, message: Message, custom_id: str, user: UserRef, *, locale: str = "en-US"
+    ) -> InteractionResult:
+        """Click the button ``custom_id`` on ``message`` (which must show it, enabled)."""
+        component = self._component(message, custom_id, user, kind=2)
+        data: Payload = {"custom_id": custom_id, "component_type": component["type"]}
+        return await self._component_interaction(message, user, data, locale)
+
+    async def select_menu(
+        self, message: Message, custom_id: str, values: Sequence[str], user: UserRef, *, locale: str = "en-US"
+    ) -> InteractionResult:
+        """Pick ``values`` in the select menu ``custom_id`` on ``message``."""
+        component = self._component(message, custom_id, user, kind=3)
+        data: Payload = {"custom_id": custom_id, "component_type": component["type"], "values": list(values)}
+        return await self._component_interaction(message, user, data, locale)
+
+    async def send_message_context_command(
+        self,
+        guild: GuildRef,
+        channel: ChannelRef,
+        user: UserRef,
+        name: str,
+        target: Message,
+        *,
+        locale: str = "en-US",
+        ignore_default_permissions: bool = False,
+    ) -> InteractionResult:
+        """Run the message command ``name`` (Apps menu) on ``target``; its content is resolved in full."""
+        g, ch, member = self._where(guild, channel, user)
+        command = self._command(g, name, 3)
+        self._check_can_use(g, ch, member, command, ignore_default_permissions)
+        data: Payload = {
+            "id": command["id"],
+            "name": name,
+            "type": 3,
+            "target_id": str(target.id),
+            "resolved": {"messages": {str(target.id): target.payload()}},
+        }
+        if command.get("guild_id"):
+            data["guild_id"] = command["guild_id"]
+        return self._interaction(InteractionType.APPLICATION_COMMAND, g, ch, member, data, locale=locale)
+
+    # -- helpers -------------------------------------------------------------------------------------
+
+    def _guild(self, guild: GuildRef) -> Guild:
+        guild_id = guild.id if isinstance(guild, Guild) else guild
+        try:
+            return self.world.guilds[guild_id]
+        except KeyError:
+            raise KeyError(f"no guild {guild_id} in the emulator") from None
+
+    def _channel(self, channel: ChannelRef) -> Channel:
+        channel_id = channel.id if isinstance(channel, Channel) else channel
+        try:
+            return self.world.channels[channel_id]
+        except KeyError:
+            raise KeyError(f"no channel {channel_id} in the emulator") from None
+
+    def _member(self, guild: Guild, user: UserRef) -> Member:
+        user_id = user if isinstance(user, int) else user.id
+        member = guild.members.get(user_id)
+        if member is None:
+            raise KeyError(f"user {user_id} is not a member of guild {guild.name!r}; use add_member() first")
+        return member
+
+    def _where(self, guild: GuildRef, channel: ChannelRef, user: UserRef) -> tuple[Guild, Channel, Member]:
+        g = self._guild(guild)
+        ch = self._channel(channel)
+        if ch.guild_id != g.id:
+            raise ValueError(f"channel #{ch.name} is not in guild {g.name!r}")
+        return g, ch, self._member(g, user)
+
+    def _command(self, guild: Guild, name: str, kind: int) -> Command:
+        command = self.world.commands.find(guild.id, name, kind)
+        if command is None:
+            known = [c["name"] for c in self.world.commands.in_scope(guild.id) + self.world.commands.in_scope(None)]
+            raise LookupError(f"no command {name!r} (type {kind}) is registered for guild {guild.name!r}: {known}")
+        return command
+
+    def _check_can_use(
+        self, guild: Guild, channel: Channel, member: Member, command: Command, ignore_defaults: bool
+    ) -> None:
+        in_channel = guild.permissions_in(channel, member)
+        if not in_channel & Perm.VIEW_CHANNEL or not in_channel & Perm.USE_APPLICATION_COMMANDS:
+            raise PermissionError(f"{member.user.username} cannot use application commands in #{channel.name}")
+        required = command.get("default_member_permissions")
+        if required is None or ignore_defaults:
+            return
+        permissions = guild.permissions(member)
+        needed = int(required)
+        if permissions != ALL_PERMISSIONS and (needed == 0 or permissions & needed != needed):
+            raise PermissionError(
+                f"Discord hides /{command['name']} from {member.user.username} (default_member_permissions={needed}); "
+                "pass ignore_default_permissions=True to simulate a server that opened it to them"
+            )
+
+    def _component(self, message: Message, custom_id: str, user: UserRef, *, kind: int) -> Payload:
+        if message.deleted:
+            raise ValueError("that message was deleted")
+        current = self.world.messages.get(message.id, message)
+        component = current.component(custom_id)
+        if component is None or component.get("type") != kind:
+            raise ValueError(f"message {message.id} shows no such component {custom_id!r}: {current.custom_ids()}")
+        if component.get("disabled"):
+            raise ValueError(f"component {custom_id!r} is disabled")
+        if current.ephemeral and current.interaction_metadata is not None:
+            owner = int(current.interaction_metadata["user"]["id"])
+            user_id = user if isinstance(user, int) else user.id
+            if owner != user_id:
+                raise PermissionError("only the user who received an ephemeral message can see its components")
+        return component
+
+    async def _component_interaction(
+        self, message: Message, user: UserRef, data: Payload, locale: str
+    ) -> InteractionResult:
+        if message.guild_id is None:
+            raise ValueError("component interactions are emulated in guild channels only")
+        g = self._guild(message.guild_id)
+        ch = self._channel(message.channel_id)
+        member = self._member(g, user)
+        if not g.permissions_in(ch, member) & Perm.VIEW_CHANNEL:
+            raise PermissionError(f"{member.user.username} cannot see #{ch.name}")
+        return self._interaction(InteractionType.MESSAGE_COMPONENT, g, ch, member, data, locale=locale, message=message)
+
+    def _interaction(
+        self,
+        kind: InteractionType,
+        guild: Guild,
+        channel: Channel,
+        member: Member,
+        data: Payload,
+        *,
+        locale: str,
+        message: Message | None = None,
+    ) -> InteractionResult:
+        interaction_id = self._ids.next()
+        token = "aW50ZXJhY3Rpb24" + secrets.token_urlsafe(48)
+        member_permissions = guild.permissions_in(channel, member)
+        payload: Payload = {
+            "id": str(interaction_id),
+            "application_id": str(self.application_id),
+            "type": int(kind),
+            "data": data,
+            "guild_id": str(guild.id),
+            "guild": {"id": str(guild.id), "locale": guild.locale, "features": []},
+            "channel_id": str(channel.id),
+            "channel": channel_partial(channel, member_permissions),
+            "member": member.payload(permissions=member_permissions),
+            "token": token,
+            "version": 1,
+            "app_permissions": str(self.world.bot_permissions(channel)),
+            "locale": locale,
+            "guild_locale": guild.locale,
+            "entitlements": [],
+            "entitlement_sku_ids": [],
+            "authorizing_integration_owners": {"0": str(guild.id)},
+            "context": 0,
+            "attachment_size_limit": ATTACHMENT_SIZE_LIMIT,
+        }
+        if message is not None:
+            payload["message"] = self.world.messages.get(message.id, message).payload()
+        result = InteractionResult(
+            id=interaction_id,
+            token=token,
+            type=kind,
+            application_id=self.application_id,
+            guild_id=guild.id,
+            channel_id=channel.id,
+            user=member.user,
+            payload=payload,
+            notifier=self._notifier,
+            source_message=message,
+        )
+        self.world.interactions[interaction_id] = result
+        sent = self.gateway.dispatch_guild(guild.id, "INTERACTION_CREATE", lambda _s: payload, intent=None)
+        if not sent:
+            raise RuntimeError(f"no gateway session handles guild {guild.name!r}: is the bot connected?")
+        return result

@@ -1,0 +1,72 @@
+"""``configure_discord``: the one way to point discord.py at the emulator, and to undo it."""
+
+from __future__ import annotations
+
+import asyncio
+
+import discord
+import pytest
+import yarl
+from discord.gateway import DiscordWebSocket
+from discord.http import Route
+
+from bot.emulator import (
+    DiscordEndpoints,
+    Emulator,
+    configure_discord,
+    current_endpoints,
+    discord_endpoints,
+    restore_discord,
+)
+from tests.emulator.conftest import EmulatedClient
+
+
+def test_configure_and_restore_round_trip() -> None:
+    before = current_endpoints()
+
+    previous = configure_discord("http://127.0.0.1:9/api/v10/", "ws://127.0.0.1:9/gateway")
+
+    assert previous == before
+    assert Route.BASE == "http://127.0.0.1:9/api/v10"
+    assert Route("GET", "/users/@me").url == "http://127.0.0.1:9/api/v10/users/@me"
+    assert yarl.URL("ws://127.0.0.1:9/gateway") == DiscordWebSocket.DEFAULT_GATEWAY
+    restore_discord(previous)
+    assert current_endpoints() == before
+
+
+def test_context_manager_restores_after_an_error() -> None:
+    before = current_endpoints()
+    seen: list[DiscordEndpoints] = []
+
+    def fail_inside() -> None:
+        with discord_endpoints("http://127.0.0.1:9/api/v10") as inside:
+            seen.append(inside)
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        fail_inside()
+
+    assert [e.api_base for e in seen] == ["http://127.0.0.1:9/api/v10"]
+    assert [e.gateway for e in seen] == [before.gateway]  # no gateway given: left alone
+    assert current_endpoints() == before
+
+
+async def test_clean_shutdown_leaves_no_tasks_behind() -> None:
+    async with Emulator(heartbeat_interval=0.2) as emulator:
+        emulator.add_guild("Short-lived")
+        with discord_endpoints(emulator.api_base, emulator.gateway_url):
+            client = EmulatedClient()
+            await client.login(emulator.token)
+            connection = asyncio.create_task(client.connect())
+            await asyncio.wait_for(client.wait_until_ready(), 5)
+            await asyncio.sleep(0.3)  # let a heartbeat or two go by
+            assert emulator.gateway.heartbeat_count >= 1
+            await client.close()
+            await asyncio.wait_for(connection, 5)
+
+    leftovers = [t for t in asyncio.all_tasks() if t is not asyncio.current_task() and not t.done()]
+    assert leftovers == []
+    # discord.py closes with 4000 even on shutdown, so (as on Discord) the session stays resumable.
+    assert [s.connected for s in emulator.sessions] == [False]
+    assert isinstance(client, discord.Client)
+    assert client.is_closed()
