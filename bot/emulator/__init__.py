@@ -82,6 +82,11 @@ Example::
 Stop the bot before the emulator: a client whose server vanishes keeps trying to reconnect.
 """
 
+from bot.emulator.errors import Violation
+from bot.emulator.interactions import Callback, CallbackType, InteractionResult, InteractionType
+from bot.emulator.models import Channel, Guild, Member, Message, Role, User
+from bot.emulator.permissions import DEFAULT_BOT, DEFAULT_EVERYONE, Overwrite, Perm
+from bot.emulator.server import Emulator
 from bot.endpoints import (
     DiscordEndpoints,
     configure_discord,
@@ -89,11 +94,6 @@ from bot.endpoints import (
     discord_endpoints,
     restore_discord,
 )
-from bot.emulator.errors import Violation
-from bot.emulator.interactions import Callback, CallbackType, InteractionResult, InteractionType
-from bot.emulator.models import Channel, Guild, Member, Message, Role, User
-from bot.emulator.permissions import DEFAULT_BOT, DEFAULT_EVERYONE, Overwrite, Perm
-from bot.emulator.server import Emulator
 
 __all__ = [
     "DEFAULT_BOT",
