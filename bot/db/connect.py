@@ -1,0 +1,39 @@
+"""Opening SQLite connections with the settings every connection of ours needs."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import aiosqlite
+
+BUSY_TIMEOUT_MS = 15_000
+
+
+def _pragmas(cache_mib: int) -> list[str]:
+    return [
+        "PRAGMA foreign_keys = ON",
+        "PRAGMA synchronous = NORMAL",  # safe with WAL: a crash may lose the last commit, never corrupt
+        f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}",
+        "PRAGMA temp_store = MEMORY",
+        f"PRAGMA cache_size = -{cache_mib * 1024}",
+    ]
+
+
+def connect_sync(path: Path, *, cache_mib: int = 8) -> sqlite3.Connection:
+    """A blocking connection in autocommit mode (transactions are explicit), for worker threads."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    for pragma in _pragmas(cache_mib):
+        conn.execute(pragma)
+    return conn
+
+
+async def connect_async(path: Path, *, cache_mib: int = 8) -> aiosqlite.Connection:
+    conn = await aiosqlite.connect(path, isolation_level=None)
+    try:
+        for pragma in _pragmas(cache_mib):
+            await conn.execute(pragma)
+    except BaseException:
+        await conn.close()
+        raise
+    return conn

@@ -1,0 +1,323 @@
+"""``IndexStore`` on SQLite: what indexing knows about files, and applying one run atomically.
+
+Applying runs on a short-lived connection of its own, in a worker thread, inside one
+``BEGIN IMMEDIATE`` transaction: the serving connections keep answering from the previous
+snapshot (WAL) until it commits, and never see half a run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sqlite3
+import time
+from collections import Counter
+from collections.abc import Collection, Iterator
+from contextlib import AbstractAsyncContextManager
+from pathlib import Path
+
+import aiosqlite
+
+from bot.db.connect import connect_sync
+from bot.db.records import ArticleRecord, LinkRow, epoch
+from bot.db.repository import FileKey, FileState, IndexBatch
+from bot.db.sqlite_articles import fold
+
+log = logging.getLogger(__name__)
+
+KEEP_RUNS = 100
+#: Articles are numbered by publication second times 2**RID_SHIFT, plus a tie-breaker.
+RID_SHIFT = 10
+
+_FTS_COLUMNS = "title, excerpt, body, topics, provider_name"
+
+_FILE_KEY = (
+    "SELECT f.rel_path, f.article_id, f.norm_url, EXISTS (SELECT 1 FROM articles a WHERE a.path = f.rel_path) "
+    "FROM files f"
+)
+
+
+class SqliteIndexStore:
+    def __init__(self, path: Path, light: aiosqlite.Connection) -> None:
+        self._path = path
+        self._light = light
+        self._run_lock = asyncio.Lock()
+
+    def exclusive(self) -> AbstractAsyncContextManager[object]:
+        """Held by an index run from start to end, so two runs in one process never interleave."""
+        return self._run_lock
+
+    async def file_states(self) -> dict[str, FileState]:
+        rows = await self._light.execute_fetchall("SELECT rel_path, size, mtime_ns FROM files")
+        return {path: FileState(size, mtime) for path, size, mtime in rows}
+
+    async def file_keys(self, rel_paths: Collection[str]) -> list[FileKey]:
+        if not rel_paths:
+            return []
+        rows = await self._light.execute_fetchall(
+            f"{_FILE_KEY} WHERE f.rel_path IN (SELECT value FROM json_each(?))", [json.dumps(list(rel_paths))]
+        )
+        return [FileKey(p, i, u, bool(active)) for p, i, u, active in rows]
+
+    async def files_sharing(self, *, norm_urls: Collection[str], article_ids: Collection[str]) -> list[FileKey]:
+        if not norm_urls and not article_ids:
+            return []
+        rows = await self._light.execute_fetchall(
+            f"{_FILE_KEY} WHERE f.norm_url IN (SELECT value FROM json_each(?)) "
+            f"UNION {_FILE_KEY} WHERE f.article_id IN (SELECT value FROM json_each(?))",
+            [json.dumps(list(norm_urls)), json.dumps(list(article_ids))],
+        )
+        return [FileKey(p, i, u, bool(active)) for p, i, u, active in rows]
+
+    async def apply(self, batch: IndexBatch) -> None:
+        await asyncio.to_thread(_apply, self._path, batch)
+
+
+def _apply(path: Path, batch: IndexBatch) -> None:
+    started = time.perf_counter()
+    conn = connect_sync(path, cache_mib=128)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        _write(conn, batch, started)
+        conn.execute("COMMIT")
+        if batch.optimize:
+            conn.execute("INSERT INTO articles_fts (articles_fts) VALUES ('optimize')")
+            conn.execute("PRAGMA optimize")
+        if batch.report is not None:
+            # The end of a run: fold the write-ahead log back into the database file and shrink it.
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    except BaseException:
+        if conn.in_transaction:
+            conn.rollback()
+        raise
+    finally:
+        conn.close()
+    log.debug("applied index batch in %.2fs", time.perf_counter() - started)
+
+
+def _json_list(values: Collection[str]) -> str:
+    return json.dumps(list(values), ensure_ascii=False)
+
+
+def _assign_rids(conn: sqlite3.Connection, records: list[ArticleRecord], empty: bool) -> list[int]:
+    """``rid = published_at * 2**RID_SHIFT + n`` with the smallest free ``n``: rowid order is
+    publication order whatever order articles arrive in (see the frequent-word search path)."""
+    taken: set[int] = set()
+    fetched: set[int] = set()
+    rids: list[int] = []
+    slot = 1 << RID_SHIFT
+
+    def fetch(bases: Collection[int]) -> None:
+        new = [b for b in bases if b not in fetched]
+        fetched.update(new)
+        if new and not empty:
+            taken.update(
+                rid
+                for (rid,) in conn.execute(
+                    "SELECT a.rid FROM json_each(?) b JOIN articles a ON a.rid >= b.value AND a.rid < b.value + ?",
+                    [json.dumps(new), slot],
+                )
+            )
+
+    fetch({r.published_at << RID_SHIFT for r in records})
+    for record in records:
+        rid = record.published_at << RID_SHIFT
+        while rid in taken or (rid >> RID_SHIFT << RID_SHIFT) not in fetched:
+            fetch([rid >> RID_SHIFT << RID_SHIFT])  # more than 2**RID_SHIFT in one second: spill over
+            if rid in taken:
+                rid += 1
+        taken.add(rid)
+        rids.append(rid)
+    return rids
+
+
+def _write(conn: sqlite3.Connection, batch: IndexBatch, started: float) -> int:
+    dropped_rids: dict[str, int] = {}
+    stale_topics: set[int] = set()
+    stale_domains: set[str] = set()
+    stale_links: set[int] = set()
+    if batch.drop_paths:
+        dropped = _json_list(batch.drop_paths)
+        for rid, article_id, domain in conn.execute(
+            "SELECT rid, id, provider_domain FROM articles WHERE path IN (SELECT value FROM json_each(?))", [dropped]
+        ):
+            dropped_rids[article_id] = rid
+            stale_domains.add(domain)
+        if dropped_rids:
+            stale_topics.update(
+                topic_id
+                for (topic_id,) in conn.execute(
+                    "SELECT DISTINCT topic_id FROM article_topics WHERE rid IN (SELECT value FROM json_each(?))",
+                    [json.dumps(list(dropped_rids.values()))],
+                )
+            )
+            conn.execute(
+                f"INSERT INTO articles_fts (articles_fts, rowid, {_FTS_COLUMNS}) "
+                f"SELECT 'delete', rid, {_FTS_COLUMNS} FROM articles WHERE path IN (SELECT value FROM json_each(?))",
+                [dropped],
+            )
+            released = conn.execute(
+                "SELECT count(*), url_key FROM related_links WHERE rid IN (SELECT value FROM json_each(?)) "
+                "GROUP BY url_key",
+                [json.dumps(list(dropped_rids.values()))],
+            ).fetchall()
+            conn.executemany("UPDATE links SET refs = refs - ? WHERE url_key = ?", released)
+            stale_links.update(key for _, key in released)
+            conn.execute("DELETE FROM articles WHERE path IN (SELECT value FROM json_each(?))", [dropped])
+
+    # Oldest first: the newest article's spelling of a provider name is the one kept.
+    records = sorted(batch.articles, key=lambda r: (r.published_at, r.id))
+    was_empty = conn.execute("SELECT NOT EXISTS (SELECT 1 FROM articles)").fetchone()[0] == 1
+    rids = _assign_rids(conn, records, was_empty)
+
+    providers: dict[str, tuple[str, str | None]] = {}
+    spellings: dict[str, str] = {}
+    for record in records:
+        logo = record.provider_logo or providers.get(record.provider_domain, ("", None))[1]
+        providers[record.provider_domain] = (record.provider_name, logo)
+        for name in record.topics:
+            spellings.setdefault(fold(name), name)
+    conn.executemany(
+        "INSERT INTO providers (domain, name, logo_url) VALUES (?, ?, ?) ON CONFLICT (domain) DO UPDATE SET "
+        "name = excluded.name, logo_url = coalesce(excluded.logo_url, providers.logo_url)",
+        [(domain, name, logo) for domain, (name, logo) in providers.items()],
+    )
+    conn.executemany(
+        "INSERT INTO topics (name, name_fold) VALUES (?, ?) ON CONFLICT (name_fold) DO NOTHING",
+        [(name, key) for key, name in spellings.items()],
+    )
+    topic_ids: dict[str, int] = dict(
+        conn.execute(
+            "SELECT name_fold, id FROM topics WHERE name_fold IN (SELECT value FROM json_each(?))",
+            [_json_list(spellings)],
+        ).fetchall()
+    )
+
+    conn.executemany(
+        "INSERT INTO articles (rid, id, path, url, norm_url, url_key, title, excerpt, body, topics, provider_name, "
+        "provider_domain, published_at, quality, heat, published, type, has_featured_content, secured, image_url, "
+        "images, original_url) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        _article_rows(records, rids),
+    )
+    conn.executemany(
+        "INSERT INTO article_topics (rid, topic_id, published, published_at, heat, quality) VALUES (?, ?, ?, ?, ?, ?)",
+        _topic_rows(records, rids, topic_ids),
+    )
+    links: dict[int, LinkRow] = {}
+    refs: Counter[int] = Counter()
+    for record in records:  # oldest first: the newest copy of a link's text wins
+        for row in record.links:
+            links[row[0]] = row
+            refs[row[0]] += 1
+    conn.executemany(
+        "INSERT INTO links (url_key, title, url, provider_name, provider_domain, published_at, refs) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (url_key) DO UPDATE SET title = excluded.title, url = excluded.url, "
+        "provider_name = excluded.provider_name, provider_domain = excluded.provider_domain, "
+        "published_at = excluded.published_at, refs = links.refs + excluded.refs",
+        [(*row, refs[key]) for key, row in links.items()],
+    )
+    conn.executemany(
+        "INSERT INTO related_links (rid, position, url_key) SELECT ?, key, value FROM json_each(?)",
+        [(rid, r.link_keys) for rid, r in zip(rids, records, strict=True) if r.links],
+    )
+    if records and was_empty:
+        conn.execute("INSERT INTO articles_fts (articles_fts) VALUES ('rebuild')")
+    elif records:
+        conn.execute(
+            f"INSERT INTO articles_fts (rowid, {_FTS_COLUMNS}) SELECT rid, {_FTS_COLUMNS} FROM articles "
+            "WHERE rid IN (SELECT value FROM json_each(?))",
+            [json.dumps(rids)],
+        )
+
+    touched = [f.rel_path for f in batch.files]
+    if batch.forget_paths:
+        conn.execute(
+            "DELETE FROM files WHERE rel_path IN (SELECT value FROM json_each(?))", [_json_list(batch.forget_paths)]
+        )
+    if touched:
+        conn.execute(
+            "DELETE FROM file_issues WHERE rel_path IN (SELECT value FROM json_each(?))", [_json_list(touched)]
+        )
+    conn.executemany(
+        "INSERT INTO files (rel_path, size, mtime_ns, article_id, norm_url, error) VALUES (?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (rel_path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns, "
+        "article_id = excluded.article_id, norm_url = excluded.norm_url, error = excluded.error",
+        batch.files,
+    )
+    conn.executemany(
+        "INSERT INTO file_issues (rel_path, severity, reason, line) VALUES (?, ?, ?, ?)",
+        [(path, i.severity, i.reason, i.line) for path, issues in batch.issues.items() for i in issues],
+    )
+
+    if stale_topics:
+        conn.execute(
+            "DELETE FROM topics WHERE id IN (SELECT value FROM json_each(?)) "
+            "AND NOT EXISTS (SELECT 1 FROM article_topics t WHERE t.topic_id = topics.id)",
+            [json.dumps(sorted(stale_topics))],
+        )
+    if stale_links:
+        conn.execute(
+            "DELETE FROM links WHERE url_key IN (SELECT value FROM json_each(?)) AND refs <= 0",
+            [json.dumps(sorted(stale_links))],
+        )
+    if stale_domains:
+        conn.execute(
+            "DELETE FROM providers WHERE domain IN (SELECT value FROM json_each(?)) "
+            "AND NOT EXISTS (SELECT 1 FROM articles a WHERE a.provider_domain = providers.domain)",
+            [_json_list(stale_domains)],
+        )
+
+    report = batch.report
+    if report is not None:
+        finished = report.finished_at
+        conn.execute(
+            "INSERT INTO index_runs (finished_at, seconds, added, changed, removed, unchanged, rejected) "
+            "VALUES (?, ?, ?, ?, ?, ?, (SELECT count(*) FROM files WHERE error IS NOT NULL))",
+            [
+                epoch(finished) if finished else int(time.time()),
+                report.seconds + time.perf_counter() - started,
+                report.added,
+                report.changed,
+                report.removed,
+                report.unchanged,
+            ],
+        )
+    conn.execute("DELETE FROM index_runs WHERE id <= (SELECT max(id) FROM index_runs) - ?", [KEEP_RUNS])
+    return len(records)
+
+
+def _article_rows(records: list[ArticleRecord], rids: list[int]) -> Iterator[tuple[object, ...]]:
+    for rid, r in zip(rids, records, strict=True):
+        yield (
+            rid,
+            r.id,
+            r.path,
+            r.url,
+            r.norm_url,
+            r.url_key,
+            r.title,
+            r.excerpt,
+            r.body,
+            json.dumps(list(r.topics), ensure_ascii=False),
+            r.provider_name,
+            r.provider_domain,
+            r.published_at,
+            r.quality,
+            r.heat,
+            int(r.published),
+            r.type,
+            int(r.has_featured_content),
+            r.secured,
+            r.image_url,
+            r.images,
+            r.original_url,
+        )
+
+
+def _topic_rows(
+    records: list[ArticleRecord], rids: list[int], topic_ids: dict[str, int]
+) -> Iterator[tuple[int, int, int, int, int, int]]:
+    for rid, r in zip(rids, records, strict=True):
+        for topic_id in sorted({topic_ids[fold(name)] for name in r.topics}):
+            yield rid, topic_id, int(r.published), r.published_at, r.heat, r.quality

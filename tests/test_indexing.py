@@ -1,0 +1,306 @@
+"""Incremental indexing of real files in tmp_path."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+
+import pytest
+
+from bot import indexing
+from bot.db import Database
+from bot.db.types import IndexReport, Visibility
+from bot.indexing import ContentUnavailable, reindex
+from bot.store import loader
+
+EVERYTHING = Visibility(include_unpublished=True)
+CORPUS = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus" / "real"
+
+
+def article_text(
+    title: str,
+    url: str,
+    *,
+    published: bool = True,
+    quality: int = 50,
+    topics: Sequence[str] = ("Widgets",),
+    related: Sequence[str] = (),
+    when: str = "2024-03-01T10:30:00Z",
+) -> str:
+    lines = [
+        "---",
+        "category: news",
+        f'title: "{title}"',
+        f'excerpt: "About {title}."',
+        f"publishedDateTime: {when}",
+        f'originalUrl: "{url}"',
+        f'webUrl: "{url}"',
+        "type: article",
+        f"quality: {quality}",
+        "heat: -1",
+        f"published: {'true' if published else 'false'}",
+        "provider:",
+        "  name: Example Daily",
+        "  domain: example.org",
+        "topics:",
+        *(f"  - {t}" for t in topics),
+    ]
+    if related:
+        lines.append("related:")
+        for i, link in enumerate(related):
+            lines += [f'  - title: "Related {i}"', f'    webUrl: "{link}"']
+    lines += ['secured: "c2VjcmV0"', "---", ""]
+    return "\n".join(lines)
+
+
+def write(root: Path, rel_path: str, text: str) -> None:
+    path = root / rel_path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    before = path.stat().st_mtime_ns if path.exists() else None
+    path.write_text(text, encoding="utf-8")
+    if before is not None and path.stat().st_mtime_ns == before:  # coarse clocks: make the edit visible
+        os.utime(path, ns=(before + 1_000_000, before + 1_000_000))
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = await Database.open(tmp_path / "news.sqlite3")
+    try:
+        yield database
+    finally:
+        await database.close()
+
+
+@pytest.fixture
+def content(tmp_path: Path) -> Path:
+    root = tmp_path / "content"
+    write(root, "news/alpha.md", article_text("Alpha gears", "https://example.org/alpha", topics=("Gears",)))
+    write(root, "news/beta.md", article_text("Beta widgets", "https://example.org/beta"))
+    write(root, "news/gamma.md", article_text("Gamma widgets", "https://example.org/gamma", published=False))
+    return root
+
+
+@pytest.fixture
+def parsed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every path the loader is asked to parse."""
+    seen: list[str] = []
+    real = loader.parse_files
+
+    def counting(root: Path, rel_paths: Sequence[str]) -> list[loader.ParsedFile]:
+        seen.extend(rel_paths)
+        return real(root, rel_paths)
+
+    monkeypatch.setattr(loader, "parse_files", counting)
+    return seen
+
+
+async def search_ids(db: Database, query: str) -> list[str]:
+    return sorted(item.id for item in (await db.articles.search(query, vis=EVERYTHING, limit=100)).items)
+
+
+def counts(report: IndexReport) -> tuple[int, int, int, int]:
+    return report.added, report.changed, report.removed, report.unchanged
+
+
+async def test_cold_index_serves_every_article(db: Database, content: Path) -> None:
+    progress: list[tuple[int, int]] = []
+    report = await reindex(db, content, progress=lambda done, total: progress.append((done, total)))
+    assert counts(report) == (3, 0, 0, 0)
+    assert report.rejected == ()
+    assert progress[-1] == (3, 3)
+    assert await search_ids(db, "widgets") == ["beta", "gamma"]
+    assert [t.name for t in await db.articles.topics(Visibility())] == ["Gears", "Widgets"]
+    stats = await db.articles.stats(Visibility())
+    assert (stats.articles_total, stats.articles_visible, stats.rejected_files) == (3, 2, 0)
+    assert stats.last_indexed_at is not None
+
+
+async def test_unchanged_files_are_not_parsed_again(db: Database, content: Path, parsed: list[str]) -> None:
+    await reindex(db, content)
+    assert sorted(parsed) == ["news/alpha.md", "news/beta.md", "news/gamma.md"]
+    parsed.clear()
+    report = await reindex(db, content)
+    assert parsed == []
+    assert counts(report) == (0, 0, 0, 3)
+    assert await search_ids(db, "widgets") == ["beta", "gamma"]
+
+
+async def test_changed_file_is_reparsed_and_its_new_title_is_searchable(
+    db: Database, content: Path, parsed: list[str]
+) -> None:
+    await reindex(db, content)
+    parsed.clear()
+    write(content, "news/beta.md", article_text("Beta sprockets", "https://example.org/beta", topics=("Sprockets",)))
+    report = await reindex(db, content)
+    assert parsed == ["news/beta.md"]
+    assert counts(report) == (0, 1, 0, 2)
+    assert await search_ids(db, "sprockets") == ["beta"]
+    assert await search_ids(db, "widgets") == ["gamma"]
+    article = await db.articles.get("beta", EVERYTHING)
+    assert article is not None
+    assert article.title == "Beta sprockets"
+
+
+async def test_deleted_file_leaves_search_and_topics(db: Database, content: Path) -> None:
+    await reindex(db, content)
+    (content / "news/alpha.md").unlink()
+    report = await reindex(db, content)
+    assert counts(report) == (0, 0, 1, 2)
+    assert await search_ids(db, "alpha") == []
+    assert await db.articles.get("alpha", EVERYTHING) is None
+    assert await db.articles.resolve_topic("gears") is None
+    assert (await db.articles.stats(EVERYTHING)).extra["files"] == 2
+
+
+async def test_rejected_file_is_recorded_and_the_rest_still_served(db: Database, content: Path) -> None:
+    write(content, "news/broken.md", "---\ntitle: [unclosed\n---\n")
+    report = await reindex(db, content)
+    assert [issue.path for issue in report.rejected] == ["news/broken.md"]
+    assert report.rejected[0].severity == "error"
+    assert await search_ids(db, "widgets") == ["beta", "gamma"]
+    assert (await db.articles.stats(EVERYTHING)).rejected_files == 1
+    # Still reported on the next run although the file is not read again.
+    again = await reindex(db, content)
+    assert [issue.path for issue in again.rejected] == ["news/broken.md"]
+    assert [i.path for i in await db.articles.file_issues() if i.severity == "error"] == ["news/broken.md"]
+
+
+async def test_broken_edit_withdraws_the_article_until_it_is_fixed(db: Database, content: Path) -> None:
+    await reindex(db, content)
+    write(content, "news/beta.md", "---\ntitle: Beta\n")  # no closing ---
+    report = await reindex(db, content)
+    assert [issue.path for issue in report.rejected] == ["news/beta.md"]
+    assert await db.articles.get("beta", EVERYTHING) is None
+    assert await search_ids(db, "widgets") == ["gamma"]
+    write(content, "news/beta.md", article_text("Beta widgets", "https://example.org/beta"))
+    report = await reindex(db, content)
+    assert report.rejected == ()
+    assert await search_ids(db, "widgets") == ["beta", "gamma"]
+
+
+async def test_duplicates_across_files_collapse_incrementally(db: Database, content: Path) -> None:
+    url = "https://example.org/alpha"
+    write(content, "more/alpha-copy.md", article_text("Alpha copy", url + "?utm_source=x", quality=10))
+    report = await reindex(db, content)
+    assert await search_ids(db, "alpha") == ["alpha"]  # higher quality wins
+    assert [w.path for w in report.warnings if w.reason.startswith("duplicate of")] == ["more/alpha-copy.md"]
+    assert (await db.articles.stats(EVERYTHING)).extra["duplicate_files"] == 1
+
+    # A better copy arriving later takes over, without re-reading unrelated files.
+    write(content, "zz/alpha-best.md", article_text("Alpha best", url, quality=90))
+    await reindex(db, content)
+    assert await search_ids(db, "alpha") == ["alpha-best"]
+
+    # Removing the winner brings the next best back.
+    (content / "zz/alpha-best.md").unlink()
+    await reindex(db, content)
+    assert await search_ids(db, "alpha") == ["alpha"]
+    (content / "news/alpha.md").unlink()
+    await reindex(db, content)
+    assert await search_ids(db, "alpha") == ["alpha-copy"]
+    assert (await db.articles.stats(EVERYTHING)).extra["duplicate_files"] == 0
+
+
+async def test_same_file_name_in_two_folders_keeps_both_articles(db: Database, content: Path) -> None:
+    write(content, "other/beta.md", article_text("Other beta", "https://example.org/other-beta"))
+    await reindex(db, content)
+    found = (await db.articles.search("beta", vis=EVERYTHING)).items
+    assert sorted(item.id for item in found)[0] == "beta"
+    assert len({item.id for item in found}) == 2
+    (content / "news/beta.md").unlink()
+    await reindex(db, content)
+    assert [item.id for item in (await db.articles.search("beta", vis=EVERYTHING)).items] == ["beta"]
+
+
+async def test_related_links_follow_files_added_and_removed(db: Database, content: Path) -> None:
+    write(
+        content,
+        "news/delta.md",
+        article_text("Delta", "https://example.org/delta", related=["https://example.org/epsilon"]),
+    )
+    await reindex(db, content)
+    assert [item.article for item in await db.articles.related("delta", EVERYTHING)] == [None]
+    write(content, "news/epsilon.md", article_text("Epsilon", "https://example.org/epsilon"))
+    await reindex(db, content)
+    [item] = await db.articles.related("delta", EVERYTHING)
+    assert item.article is not None
+    assert item.article.id == "epsilon"
+    (content / "news/epsilon.md").unlink()
+    await reindex(db, content)
+    [item] = await db.articles.related("delta", EVERYTHING)
+    assert (item.article, item.title) == (None, "Related 0")
+
+
+@pytest.mark.parametrize("batch_files", [1, 10_000])
+async def test_incremental_runs_end_where_a_cold_run_would(
+    tmp_path: Path, content: Path, monkeypatch: pytest.MonkeyPatch, batch_files: int
+) -> None:
+    # One file per write batch makes the cold run settle duplicates across batches too.
+    monkeypatch.setattr(indexing, "BATCH_FILES", batch_files)
+    incremental = await Database.open(tmp_path / "incremental.sqlite3")
+    cold = await Database.open(tmp_path / "cold.sqlite3")
+    try:
+        await reindex(incremental, content)
+        write(content, "a/dup.md", article_text("Beta again", "https://example.org/beta", quality=99))
+        write(content, "news/alpha.md", article_text("Alpha renamed", "https://example.org/alpha-2"))
+        (content / "news/gamma.md").unlink()
+        write(content, "news/bad.md", "nothing here")
+        await reindex(incremental, content)
+        await reindex(cold, content)
+
+        async def snapshot(db: Database) -> object:
+            page = await db.articles.latest(vis=EVERYTHING, limit=50)
+            issues = await db.articles.file_issues()
+            return [(i.id, i.title, i.url) for i in page.items], [(i.path, i.severity, i.reason) for i in issues]
+
+        assert await snapshot(incremental) == await snapshot(cold)
+    finally:
+        await incremental.close()
+        await cold.close()
+
+
+async def test_parallel_parsing_gives_the_same_result(
+    db: Database, content: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for n in range(12):
+        write(content, f"bulk/{n:02d}.md", article_text(f"Bulk story {n}", f"https://example.org/bulk/{n}"))
+    monkeypatch.setattr(indexing, "PARALLEL_MIN_FILES", 4)
+    monkeypatch.setattr(indexing, "CHUNK_FILES", 5)
+    monkeypatch.setattr(indexing, "BATCH_FILES", 6)
+    progress: list[tuple[int, int]] = []
+    report = await reindex(db, content, workers=2, progress=lambda d, t: progress.append((d, t)))
+    assert report.added == 15
+    assert len(await search_ids(db, "bulk")) == 12
+    assert [d for d, _ in progress] == sorted(d for d, _ in progress)
+    assert progress[-1] == (15, 15)
+
+
+async def test_missing_content_directory_keeps_the_index(db: Database, content: Path, tmp_path: Path) -> None:
+    await reindex(db, content)
+    with pytest.raises(ContentUnavailable):
+        await reindex(db, tmp_path / "nowhere")
+    assert await search_ids(db, "widgets") == ["beta", "gamma"]
+
+
+@pytest.mark.corpus
+async def test_real_corpus_indexes_and_reindexes_incrementally(db: Database) -> None:
+    if not CORPUS.is_dir():
+        pytest.skip("../shared/corpus/real not present: the real-corpus tests need it")
+    report = await reindex(db, CORPUS)
+    expected = loader.load_directory(CORPUS)
+    stats = await db.articles.stats(EVERYTHING)
+    assert stats.articles_total == len(expected.articles)
+    assert len(report.rejected) == len(expected.errors)
+    again = await reindex(db, CORPUS)
+    assert counts(again) == (0, 0, 0, report.added)
+    page = await db.articles.search("diablo", vis=EVERYTHING, limit=5)
+    assert page.items
+    assert page.has_more
+    resolved = [
+        item
+        for summary in (await db.articles.by_topic("Diablo 4", vis=EVERYTHING, limit=20)).items
+        for item in await db.articles.related(summary.id, EVERYTHING, limit=100)
+        if item.article is not None
+    ]
+    assert resolved, "related links of the diablo4 window mostly point at files in the same window"
