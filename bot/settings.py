@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DISCORD_API_BASE = "https://discord.com/api/v10"
+DEFAULT_DATABASE_URL = "sqlite:///data/newsbot.sqlite3"
 
 
 class SettingsError(ValueError):
@@ -94,8 +95,9 @@ def sqlite_path(database_url: str) -> Path:
 @dataclass(frozen=True, slots=True)
 class Settings:
     content_dir: Path = Path("content")
-    database_url: str = "sqlite:///data/newsbot.sqlite3"
+    database_url: str = DEFAULT_DATABASE_URL
     include_unpublished: bool = False
+    public_results: bool = False
     discord_token: Secret | None = None
     api_base: str = DISCORD_API_BASE
     gateway_url: str | None = None
@@ -109,7 +111,7 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         token = env.get("DISCORD_TOKEN", "").strip()
-        database_url = env.get("NEWSBOT_DATABASE_URL", "").strip() or cls.database_url
+        database_url = env.get("NEWSBOT_DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL
         sqlite_path(database_url)  # validate early, with the variable's name in the message
         log_level = env.get("NEWSBOT_LOG_LEVEL", "INFO").strip().upper() or "INFO"
         if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
@@ -118,6 +120,7 @@ class Settings:
             content_dir=Path(env.get("NEWSBOT_CONTENT_DIR", "").strip() or "content"),
             database_url=database_url,
             include_unpublished=_bool(env, "NEWSBOT_INCLUDE_UNPUBLISHED", False),
+            public_results=_bool(env, "NEWSBOT_PUBLIC_RESULTS", False),
             discord_token=Secret(token) if token else None,
             api_base=(env.get("DISCORD_API_BASE", "").strip() or DISCORD_API_BASE).rstrip("/"),
             gateway_url=env.get("DISCORD_GATEWAY_URL", "").strip() or None,

@@ -1,0 +1,126 @@
+"""The bot: a ``commands.Bot`` that owns the database, the autocomplete catalog and the settings."""
+
+from __future__ import annotations
+
+import logging
+import pkgutil
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import discord
+from discord.ext import commands
+
+import bot.modules
+from bot.catalog import Catalog
+from bot.db import Database
+from bot.db.types import IndexReport, Visibility
+from bot.indexing import reindex
+from bot.settings import Settings
+from bot.tree import NewsTree, tree_hash
+
+log = logging.getLogger(__name__)
+
+
+def discover_extensions() -> list[str]:
+    """Every public module in ``bot.modules``; ``_private`` helpers are not extensions."""
+    return sorted(
+        f"{bot.modules.__name__}.{info.name}"
+        for info in pkgutil.iter_modules(bot.modules.__path__)
+        if not info.name.startswith("_")
+    )
+
+
+class NewsBot(commands.Bot):
+    """Opens its resources in ``setup_hook`` and closes them in ``close``.
+
+    ``force_sync`` registers the command tree even when its fingerprint is unchanged
+    (``python -m bot sync``); otherwise commands are registered only on a fresh database or when the
+    tree changed, because Discord rate-limits command registration.
+    """
+
+    db: Database
+    catalog: Catalog
+
+    def __init__(self, settings: Settings, *, force_sync: bool = False, **options: Any) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            help_command=None,
+            intents=discord.Intents(guilds=True),  # no privileged intents
+            tree_cls=NewsTree,
+            allowed_mentions=discord.AllowedMentions.none(),
+            chunk_guilds_at_startup=False,
+            member_cache_flags=discord.MemberCacheFlags.none(),
+            **options,
+        )
+        self.settings = settings
+        self.force_sync = force_sync
+        self.started_at = datetime.now(UTC)
+        self.last_index: IndexReport | None = None
+        self.synced_commands: bool = False
+
+    async def setup_hook(self) -> None:
+        self.db = await Database.open(self.settings.database_path)
+        await self.reindex()
+        for name in discover_extensions():
+            await self.load_extension(name)
+        await self.sync_commands_if_changed()
+
+    async def reindex(self) -> IndexReport:
+        """Bring the index up to date with the content directory and refresh autocomplete."""
+        started = time.perf_counter()
+        report = await reindex(self.db, self.settings.content_dir)
+        for issue in report.rejected:
+            log.warning("rejected %s", issue)
+        if hasattr(self, "catalog"):
+            await self.catalog.refresh()
+        else:
+            self.catalog = await Catalog.load(self.db)
+        self.last_index = report
+        log.info(
+            "content indexed in %.2fs: %d added, %d changed, %d removed, %d unchanged, %d rejected",
+            time.perf_counter() - started,
+            report.added,
+            report.changed,
+            report.removed,
+            report.unchanged,
+            len(report.rejected),
+        )
+        return report
+
+    @property
+    def command_scope(self) -> discord.Object | None:
+        return discord.Object(self.settings.dev_guild_id) if self.settings.dev_guild_id else None
+
+    async def sync_commands_if_changed(self) -> bool:
+        scope = self.command_scope
+        if scope is not None:
+            self.tree.copy_global_to(guild=scope)
+        # Keyed by application too: the same database used with another application (a new token,
+        # or a fresh emulator) must register its commands there.
+        key = f"commands_hash:{self.application_id}:{scope.id if scope else 'global'}"
+        fingerprint = tree_hash(self.tree, scope)
+        if not self.force_sync and await self.db.meta.get(key) == fingerprint:
+            log.info("slash commands unchanged; not registering them again")
+            return False
+        synced = await self.tree.sync(guild=scope)
+        await self.db.meta.set(key, fingerprint)
+        self.synced_commands = True
+        log.info("registered %d slash commands %s", len(synced), f"in guild {scope.id}" if scope else "globally")
+        return True
+
+    async def visibility_for(self, guild_id: int | None) -> Visibility:
+        """What a server may see. Per-server settings (issue #5) refine the deployment default."""
+        return Visibility(include_unpublished=self.settings.include_unpublished)
+
+    async def audit(self, guild_id: int, user_id: int, action: str, details: dict[str, object]) -> None:
+        """Record an admin action or digest change (issue #5 stores it and announces it in the
+        server's log channel). Callers never fail because auditing failed."""
+        log.info("audit guild=%s user=%s action=%s details=%s", guild_id, user_id, action, details)
+
+    async def close(self) -> None:
+        try:
+            await super().close()
+        finally:
+            if hasattr(self, "db"):
+                await self.db.close()

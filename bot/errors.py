@@ -1,0 +1,12 @@
+"""The one exception type that commands raise to tell a user something went wrong on their side."""
+
+from __future__ import annotations
+
+
+class UserFacingError(Exception):
+    """Shown privately to the user who ran the command, verbatim. Never logged as a failure."""
+
+    def __init__(self, message: str, *, title: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.title = title
