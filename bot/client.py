@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import pkgutil
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,11 +14,16 @@ import discord
 from discord.ext import commands
 
 import bot.modules
+from bot.audit import Auditor
 from bot.catalog import Catalog
 from bot.db import Database
 from bot.db.types import IndexReport, Visibility
 from bot.indexing import reindex
+from bot.ops import Operations
+from bot.policy import Policy
 from bot.settings import Settings
+from bot.sharding import handles_guild
+from bot.telemetry import BotMetrics
 from bot.tree import NewsTree, tree_hash
 
 log = logging.getLogger(__name__)
@@ -58,9 +65,12 @@ class NewsBot(commands.Bot):
         self.started_at = datetime.now(UTC)
         self.last_index: IndexReport | None = None
         self.synced_commands: bool = False
+        self.metrics = BotMetrics()
+        self.ops = Operations(self)  # content watcher and status server, per settings
 
     async def setup_hook(self) -> None:
         self.db = await Database.open(self.settings.database_path)
+        await self.ops.start()
         await self.reindex()
         for name in discover_extensions():
             await self.load_extension(name)
@@ -88,6 +98,11 @@ class NewsBot(commands.Bot):
         )
         return report
 
+    def handles_guild(self, guild_id: int) -> bool:
+        """Whether this process serves ``guild_id``: always, unless the shards are split between
+        processes (``NEWSBOT_SHARD_IDS``). Background work for a server (digests) runs only here."""
+        return handles_guild(guild_id, self.settings.shard_count, self.settings.shard_ids)
+
     @property
     def command_scope(self) -> discord.Object | None:
         return discord.Object(self.settings.dev_guild_id) if self.settings.dev_guild_id else None
@@ -109,17 +124,36 @@ class NewsBot(commands.Bot):
         log.info("registered %d slash commands %s", len(synced), f"in guild {scope.id}" if scope else "globally")
         return True
 
-    async def visibility_for(self, guild_id: int | None) -> Visibility:
-        """What a server may see. Per-server settings (issue #5) refine the deployment default."""
-        return Visibility(include_unpublished=self.settings.include_unpublished)
+    @functools.cached_property
+    def policy(self) -> Policy:
+        """Per-server settings over the deployment's defaults (first used after ``setup_hook`` opened the database)."""
+        return Policy(self.db.guilds, self.settings)
 
-    async def audit(self, guild_id: int, user_id: int, action: str, details: dict[str, object]) -> None:
-        """Record an admin action or digest change (issue #5 stores it and announces it in the
-        server's log channel). Callers never fail because auditing failed."""
-        log.info("audit guild=%s user=%s action=%s details=%s", guild_id, user_id, action, details)
+    @functools.cached_property
+    def auditor(self) -> Auditor:
+        async def log_channel(guild_id: int) -> int | None:
+            return (await self.policy.for_guild(guild_id)).settings.log_channel_id
+
+        return Auditor(self.db.audit, self, log_channel)
+
+    async def visibility_for(self, guild_id: int | None) -> Visibility:
+        """What a server may see: its own settings and hidden articles over the deployment default."""
+        return await self.policy.visibility(guild_id)
+
+    async def public_results(self, guild_id: int | None) -> bool:
+        """Whether lookups answer publicly by default in this server."""
+        return await self.policy.public_results(guild_id)
+
+    async def audit(self, guild_id: int, user_id: int, action: str, details: Mapping[str, object]) -> None:
+        """Record an admin action or digest change and announce it in the server's log channel.
+        ``user_id`` 0 means the bot itself. Callers never fail because auditing failed."""
+        await self.auditor.record(guild_id, user_id, action, details)
 
     async def close(self) -> None:
         try:
+            await self.ops.stop()  # no reindex or health probe may touch the database once it closes
+            if "auditor" in self.__dict__:
+                await self.auditor.wait_announced()  # post what was already audited before logging out
             await super().close()
         finally:
             if hasattr(self, "db"):

@@ -15,9 +15,13 @@ from pathlib import Path
 import aiosqlite
 
 from bot.db.connect import connect_async, connect_sync
+from bot.db.digest_types import DigestRepository
+from bot.db.guild_types import AuditRepository, GuildRepository
 from bot.db.migrate import Migration, apply_migrations, load_migrations
 from bot.db.repository import ArticleRepository, IndexStore, MetaRepository
 from bot.db.sqlite_articles import SqliteArticleRepository
+from bot.db.sqlite_digests import SqliteDigestRepository
+from bot.db.sqlite_guilds import SqliteAuditRepository, SqliteGuildRepository
 from bot.db.sqlite_index import SqliteIndexStore
 from bot.db.sqlite_meta import SqliteMetaRepository
 
@@ -46,14 +50,20 @@ class Database:
     articles: ArticleRepository
     index: IndexStore
     meta: MetaRepository
+    digests: DigestRepository
+    guilds: GuildRepository
+    audit: AuditRepository
 
     def __init__(self, path: Path, light: aiosqlite.Connection, search: aiosqlite.Connection) -> None:
         self.path = path
         self._light = light
         self._search = search
-        self.articles = SqliteArticleRepository(light, search)
+        self.articles = SqliteArticleRepository(path, light, search)
         self.index = SqliteIndexStore(path, light)
         self.meta = SqliteMetaRepository(light)
+        self.digests = SqliteDigestRepository(path, light)
+        self.guilds = SqliteGuildRepository(path, light)
+        self.audit = SqliteAuditRepository(light)
         self._closed = False
 
     @classmethod

@@ -18,6 +18,7 @@ Driver API (``Emulator``)::
              allowed_privileged_intents=0, host="127.0.0.1", port=0)
     await emulator.start() / await emulator.stop()            # or: async with Emulator() as emulator
     emulator.api_base, emulator.gateway_url, emulator.token, emulator.bot_user, emulator.application_id
+    emulator.application_owner                                 # the User Bot.is_owner() recognises
     emulator.recommended_shards = 2                            # what GET /gateway/bot answers
 
     emulator.add_user(name, *, bot=False) -> User
@@ -32,6 +33,7 @@ Driver API (``Emulator``)::
 
     await emulator.send_slash_command(guild, channel, user, name, options=None, *, subcommand=None,
                                       locale="en-US", ignore_default_permissions=False) -> InteractionResult
+        (an attachment option takes AttachmentFile(filename, data): the bot downloads it from its URL)
     await emulator.send_autocomplete(guild, channel, user, name, options=None, *, focused,
                                      subcommand=None, locale="en-US") -> InteractionResult
     await emulator.click_button(message, custom_id, user) -> InteractionResult
@@ -83,7 +85,7 @@ Stop the bot before the emulator: a client whose server vanishes keeps trying to
 """
 
 from bot.emulator.errors import Violation
-from bot.emulator.interactions import Callback, CallbackType, InteractionResult, InteractionType
+from bot.emulator.interactions import AttachmentFile, Callback, CallbackType, InteractionResult, InteractionType
 from bot.emulator.models import Channel, Guild, Member, Message, Role, User
 from bot.emulator.permissions import DEFAULT_BOT, DEFAULT_EVERYONE, Overwrite, Perm
 from bot.emulator.server import Emulator
@@ -98,6 +100,7 @@ from bot.endpoints import (
 __all__ = [
     "DEFAULT_BOT",
     "DEFAULT_EVERYONE",
+    "AttachmentFile",
     "Callback",
     "CallbackType",
     "Channel",

@@ -65,6 +65,14 @@ class OptionType(enum.IntEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class AttachmentFile:
+    """A file the user attaches to an attachment option (type 11) of a slash command."""
+
+    filename: str
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class Callback:
     """One interaction callback the bot sent: its type, its data, and seconds since the dispatch."""
 
@@ -217,6 +225,8 @@ class OptionBuilder:
     channel: Channel
     member: Member
     resolved: Payload
+    #: Stores an attached file where the bot can download it and returns its attachment object.
+    attach: Callable[[str, bytes], Payload] | None = None
 
     def build(
         self,
@@ -294,6 +304,8 @@ class OptionBuilder:
             converted = bool(value)
         elif kind == OptionType.CHANNEL:
             return self._channel_value(definition, value, name)
+        elif kind == OptionType.ATTACHMENT:
+            return self._attachment_value(value, name)
         elif kind in (OptionType.USER, OptionType.MENTIONABLE) and isinstance(value, User | Member):
             return self._user_value(value)
         elif kind in (OptionType.ROLE, OptionType.MENTIONABLE) and isinstance(value, Role):
@@ -320,6 +332,17 @@ class OptionBuilder:
         permissions = self.guild.permissions_in(channel, self.member)
         self.resolved.setdefault("channels", {})[str(channel.id)] = channel_partial(channel, permissions)
         return str(channel.id)
+
+    def _attachment_value(self, value: Any, name: str) -> str:
+        if not isinstance(value, AttachmentFile):
+            raise ValueError(f"{name}: attach an AttachmentFile(filename, data), not a {type(value).__name__}")
+        if len(value.data) > ATTACHMENT_SIZE_LIMIT:
+            raise ValueError(f"{name}: {len(value.data)} bytes is over the {ATTACHMENT_SIZE_LIMIT}-byte upload limit")
+        if self.attach is None:
+            raise ValueError(f"{name}: attachments can only be sent with a slash command")
+        attachment = self.attach(value.filename, value.data)
+        self.resolved.setdefault("attachments", {})[attachment["id"]] = attachment
+        return str(attachment["id"])
 
     def _user_value(self, value: User | Member) -> str:
         user = value.user if isinstance(value, Member) else value

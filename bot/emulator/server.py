@@ -141,6 +141,9 @@ class Emulator:
 
     async def _attachment(self, request: web.Request) -> web.StreamResponse:
         filename = request.match_info["filename"]
+        uploaded = self.world.option_files.get(int(request.match_info["attachment_id"]))
+        if uploaded is not None and uploaded[0] == filename:
+            return web.Response(body=uploaded[1])
         for message in self.world.messages.values():
             if message.channel_id == int(request.match_info["channel_id"]) and filename in message.files:
                 return web.Response(body=message.files[filename])
@@ -172,6 +175,12 @@ class Emulator:
     @property
     def application_id(self) -> int:
         return self.world.application_id
+
+    @property
+    def application_owner(self) -> User:
+        """The application's owner (GET /oauth2/applications/@me), what ``Bot.is_owner`` checks;
+        ``add_member(guild, emulator.application_owner)`` puts them in a guild."""
+        return self.world.owner
 
     @property
     def violations(self) -> list[Violation]:
@@ -420,7 +429,9 @@ class Emulator:
         command = self._command(g, name, 1)
         self._check_can_use(g, ch, member, command, ignore_default_permissions)
         resolved: Payload = {}
-        builder = OptionBuilder(g, ch, member, resolved)
+        builder = OptionBuilder(
+            g, ch, member, resolved, attach=lambda filename, data: self.world.option_attachment(ch, filename, data)
+        )
         data: Payload = {
             "id": command["id"],
             "name": name,

@@ -70,6 +70,8 @@ class World:
         self.base_url = ""
         self.gateway: Gateway | None = None
         self._nonces: dict[tuple[int, str], tuple[int, float]] = {}
+        #: Files attached to slash-command options, by attachment id: (filename, bytes).
+        self.option_files: dict[int, tuple[str, bytes]] = {}
         self.nonce_replays = 0
         self.recommended_shards = 1
 
@@ -309,6 +311,22 @@ class World:
             kept.append(attachment)
             message.files[filename] = upload.data
         message.attachments = kept
+
+    def option_attachment(self, channel: Channel, filename: str, data: bytes) -> Payload:
+        """Upload a file the way the Discord client does for an attachment option: an ephemeral
+        attachment the bot downloads from its URL."""
+        attachment_id = self.ids.next()
+        self.option_files[attachment_id] = (filename, data)
+        url = f"{self.base_url}/attachments/{channel.id}/{attachment_id}/{quote(filename)}"
+        return {
+            "id": str(attachment_id),
+            "filename": filename,
+            "size": len(data),
+            "url": url,
+            "proxy_url": url,
+            "content_type": mimetypes.guess_type(filename)[0] or "application/octet-stream",
+            "ephemeral": True,
+        }
 
     def _dispatch_message(self, event: str, message: Message) -> None:
         if self.gateway is None or message.guild_id is None:

@@ -47,10 +47,10 @@ class News(commands.GroupCog, group_name="news", group_description="Look up news
     async def _vis(self, interaction: discord.Interaction[Any]) -> Visibility:
         return await self.bot.visibility_for(interaction.guild_id)
 
-    def _ephemeral(self, interaction: discord.Interaction[Any]) -> bool:
-        """Lookups answer privately so channels are not flooded (unless the deployment chose public
-        answers); sharing is a deliberate act."""
-        return not self.bot.settings.public_results
+    async def _ephemeral(self, interaction: discord.Interaction[Any]) -> bool:
+        """Lookups answer privately so channels are not flooded (unless the server or the deployment
+        chose public answers); sharing is a deliberate act."""
+        return not await self.bot.public_results(interaction.guild_id)
 
     async def _topic(self, raw: str) -> str:
         name = await self.bot.db.articles.resolve_topic(raw.strip())
@@ -88,7 +88,7 @@ class News(commands.GroupCog, group_name="news", group_description="Look up news
         source: PageSource,
         empty: str,
     ) -> None:
-        ephemeral = self._ephemeral(interaction)
+        ephemeral = await self._ephemeral(interaction)
         first: Page = await within_deadline(interaction, source(0, PAGE_SIZE), ephemeral=ephemeral)
         if not first.items:
             raise UserFacingError(empty)
@@ -209,7 +209,7 @@ class News(commands.GroupCog, group_name="news", group_description="Look up news
     ) -> None:
         found = await self._article(article, await self._vis(interaction))
         view = ArticleView(interaction.user.id, self, found.id, found.url)
-        await reply(interaction, embed=article_embed(found), view=view, ephemeral=self._ephemeral(interaction))
+        await reply(interaction, embed=article_embed(found), view=view, ephemeral=await self._ephemeral(interaction))
         view.origin = interaction
 
     @app_commands.command(name="related", description="Articles related to one article")
@@ -221,14 +221,14 @@ class News(commands.GroupCog, group_name="news", group_description="Look up news
         vis = await self._vis(interaction)
         found = await self._article(article, vis)
         items = await self.bot.db.articles.related(found.id, vis, RELATED_LIMIT)
-        await reply(interaction, embed=related_embed(found, items), ephemeral=self._ephemeral(interaction))
+        await reply(interaction, embed=related_embed(found, items), ephemeral=await self._ephemeral(interaction))
 
     @app_commands.command(name="topics", description="Every topic with its number of articles")
     async def topics(self, interaction: discord.Interaction[NewsBot]) -> None:
         topics = await self.bot.db.articles.topics(await self._vis(interaction))
         if not topics:
             raise UserFacingError("There are no topics yet: the news store is empty.")
-        await reply(interaction, embed=topics_embed(topics), ephemeral=self._ephemeral(interaction))
+        await reply(interaction, embed=topics_embed(topics), ephemeral=await self._ephemeral(interaction))
 
     async def related_news_menu(self, interaction: discord.Interaction[NewsBot], message: discord.Message) -> None:
         """Message context menu: the article behind the first link in the message that we know."""

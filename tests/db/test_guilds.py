@@ -1,0 +1,138 @@
+"""Per-server settings, hidden articles and the audit log, against a real SQLite file."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.db import Database
+from bot.db.guild_types import GuildSettings, HiddenArticle
+from bot.db.types import Visibility
+from tests.db.conftest import ids, make_article, store
+
+GUILD, OTHER, MOD = 111, 222, 999
+
+
+async def test_a_server_that_never_changed_anything_has_defaults(db: Database) -> None:
+    settings = await db.guilds.settings(GUILD)
+    assert settings == GuildSettings(GUILD)
+    assert await db.guilds.hidden(GUILD) == []
+    assert await db.guilds.hidden_ids(GUILD) == frozenset()
+
+
+async def test_settings_round_trip_and_survive_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "news.sqlite3"
+    wanted = GuildSettings(
+        GUILD,
+        min_quality=70,
+        include_unpublished=False,
+        public_results=True,
+        blocked_providers=("spam.example.net", "ads.example.com"),
+        blocked_topics=("Crypto", "Gossip Über"),
+        log_channel_id=1234567890123456789,
+    )
+    async with await Database.open(path) as db:
+        await db.guilds.save_settings(wanted, user_id=MOD)
+    async with await Database.open(path) as db:
+        got = await db.guilds.settings(GUILD)
+        assert await db.guilds.settings(OTHER) == GuildSettings(OTHER), "other servers are untouched"
+    assert got.updated_by == MOD and got.updated_at is not None
+    assert got == GuildSettings(
+        GUILD,
+        min_quality=70,
+        include_unpublished=False,
+        public_results=True,
+        blocked_providers=("spam.example.net", "ads.example.com"),
+        blocked_topics=("Crypto", "Gossip Über"),
+        log_channel_id=1234567890123456789,
+        updated_at=got.updated_at,
+        updated_by=MOD,
+    )
+
+
+async def test_saving_again_replaces_and_none_means_default(db: Database) -> None:
+    await db.guilds.save_settings(GuildSettings(GUILD, min_quality=50, public_results=True), user_id=MOD)
+    await db.guilds.save_settings(GuildSettings(GUILD, blocked_topics=("AI",)), user_id=MOD)
+    settings = await db.guilds.settings(GUILD)
+    assert (settings.min_quality, settings.public_results, settings.blocked_topics) == (None, None, ("AI",))
+
+
+async def test_out_of_range_quality_is_refused_by_the_schema(db: Database) -> None:
+    with pytest.raises(sqlite3.IntegrityError):
+        await db.guilds.save_settings(GuildSettings(GUILD, min_quality=500), user_id=MOD)
+
+
+async def test_hide_unhide_are_per_server_and_idempotent(db: Database) -> None:
+    await store(db, [make_article(1), make_article(2), make_article(3)])
+    assert await db.guilds.hide(GUILD, HiddenArticle("a2", "Story number 2", "spam", MOD))
+    assert not await db.guilds.hide(GUILD, HiddenArticle("a2", "Story number 2", "again", MOD)), "already hidden"
+    assert await db.guilds.hidden_ids(GUILD) == {"a2"}
+    assert await db.guilds.hidden_ids(OTHER) == frozenset()
+    [row] = await db.guilds.hidden(GUILD)
+    assert (row.article_id, row.reason, row.hidden_by) == ("a2", "spam", MOD), "the first reason is kept"
+
+    vis = Visibility(hidden_ids=await db.guilds.hidden_ids(GUILD))
+    assert ids(await db.articles.latest(vis=vis)) == ["a3", "a1"]
+    assert ids(await db.articles.latest(vis=Visibility(hidden_ids=await db.guilds.hidden_ids(OTHER)))) == [
+        "a3",
+        "a2",
+        "a1",
+    ]
+
+    assert await db.guilds.unhide(GUILD, "a2")
+    assert not await db.guilds.unhide(GUILD, "a2")
+    assert await db.guilds.hidden_ids(GUILD) == frozenset()
+
+
+async def test_hidden_lists_newest_first_and_keeps_articles_that_left_the_store(db: Database) -> None:
+    early = datetime(2026, 1, 1, tzinfo=UTC)
+    late = datetime(2026, 2, 1, tzinfo=UTC)
+    await db.guilds.hide(GUILD, HiddenArticle("gone", "An article no longer in the store", None, MOD, early))
+    await db.guilds.hide(GUILD, HiddenArticle("a1", "Story number 1", None, MOD, late))
+    assert [h.article_id for h in await db.guilds.hidden(GUILD)] == ["a1", "gone"]
+
+
+async def test_replace_swaps_settings_and_hidden_atomically(db: Database) -> None:
+    await db.guilds.save_settings(GuildSettings(GUILD, min_quality=10), user_id=MOD)
+    await db.guilds.hide(GUILD, HiddenArticle("old", "Old", None, MOD))
+    await db.guilds.hide(OTHER, HiddenArticle("theirs", "Theirs", None, MOD))
+    new = GuildSettings(GUILD, min_quality=90, blocked_providers=("x.example",))
+    await db.guilds.replace(
+        new, [HiddenArticle("n1", "New 1", "r", MOD), HiddenArticle("n2", "New 2", None, MOD)], user_id=MOD
+    )
+    assert (await db.guilds.settings(GUILD)).min_quality == 90
+    assert await db.guilds.hidden_ids(GUILD) == {"n1", "n2"}
+    assert await db.guilds.hidden_ids(OTHER) == {"theirs"}
+
+
+async def test_a_failing_replace_leaves_the_old_configuration(db: Database) -> None:
+    await db.guilds.save_settings(GuildSettings(GUILD, min_quality=10), user_id=MOD)
+    await db.guilds.hide(GUILD, HiddenArticle("old", "Old", None, MOD))
+    broken = HiddenArticle("n1", None, None, MOD)  # type: ignore[arg-type]  # title is NOT NULL
+    with pytest.raises(sqlite3.IntegrityError):
+        await db.guilds.replace(GuildSettings(GUILD, min_quality=90), [broken], user_id=MOD)
+    assert (await db.guilds.settings(GUILD)).min_quality == 10
+    assert await db.guilds.hidden_ids(GUILD) == {"old"}
+
+
+async def test_known_providers(db: Database) -> None:
+    await store(db, [make_article(1)])  # provider example.org
+    assert await db.guilds.known_providers(["example.org", "nowhere.example.net"]) == {"example.org"}
+    assert await db.guilds.known_providers([]) == set()
+
+
+async def test_audit_entries_newest_first_per_server(db: Database) -> None:
+    first = await db.audit.add(GUILD, MOD, "config", {"min_quality": 50})
+    await db.audit.add(OTHER, MOD, "hide", {"article": "a1"})
+    when = datetime(2026, 5, 1, tzinfo=UTC)
+    second = await db.audit.add(GUILD, 0, "digest failed", {"at": when, "ids": [1, 2]})
+    entries = await db.audit.latest(GUILD, 10)
+    assert [e.id for e in entries] == [second.id, first.id]
+    assert entries[0].details == {"at": "2026-05-01 00:00:00+00:00", "ids": [1, 2]}, "stored as JSON, dates as text"
+    assert entries[1].action == "config" and entries[1].user_id == MOD and entries[1].details == {"min_quality": 50}
+    assert entries[1].created_at.tzinfo is not None
+    assert [e.action for e in await db.audit.latest(GUILD, 1)] == ["digest failed"]
+    assert [e.action for e in await db.audit.latest(OTHER, 10)] == ["hide"]
