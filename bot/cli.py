@@ -18,9 +18,10 @@ from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot import __version__
+from bot import __version__, logs
 from bot.db import Database
 from bot.db.types import ArticleSummary, IndexReport, Page, RelatedItem, Visibility
+from bot.logs import LogFormat
 from bot.settings import Settings, SettingsError
 from bot.store.models import Article
 
@@ -95,22 +96,9 @@ def _positive_int(raw: str) -> int:
     return value
 
 
-def configure_logging(level: str, *, stream: TextIO | None = None) -> None:
-    """Configure handlers once, for the whole process."""
-    logging.basicConfig(
-        level=level,
-        stream=stream or sys.stderr,
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        datefmt="%Y-%m-%d %H:%M:%S",
-    )
-    # discord.py's gateway chatter is useful only when debugging.
-    logging.getLogger("discord").setLevel(max(logging.getLevelName(level), logging.INFO))
-    logging.getLogger("discord.client").addFilter(_no_voice_warning)
-
-
-def _no_voice_warning(record: logging.LogRecord) -> bool:
-    """The bot never joins voice, so discord.py's "voice will NOT be supported" is only noise."""
-    return "voice will NOT be supported" not in record.getMessage()
+def configure_logging(level: str, *, fmt: LogFormat = "text", stream: TextIO | None = None) -> None:
+    """Configure handlers once, for the whole process (``bot.logs``: text or JSON lines)."""
+    logs.configure_logging(level, fmt=fmt, stream=stream)
 
 
 def main(argv: Sequence[str] | None = None, env: dict[str, str] | None = None) -> int:
@@ -122,7 +110,10 @@ def main(argv: Sequence[str] | None = None, env: dict[str, str] | None = None) -
     except SettingsError as exc:
         print(f"newsbot: configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    configure_logging("DEBUG" if args.verbose else settings.log_level if args.command in {"run", "sync"} else "WARNING")
+    configure_logging(
+        "DEBUG" if args.verbose else settings.log_level if args.command in {"run", "sync"} else "WARNING",
+        fmt=settings.log_format,
+    )
     handler = _COMMANDS[str(args.command)]
     try:
         return handler(args, settings)

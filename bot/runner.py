@@ -7,12 +7,14 @@ import contextlib
 import logging
 import signal
 import sys
+from dataclasses import replace
 
 import discord
 
 from bot.client import NewsBot
 from bot.endpoints import configure_discord
 from bot.settings import Secret, Settings
+from bot.sharding import create_bot
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +82,7 @@ def run_bot(settings: Settings) -> int:
         return EXIT_CONFIG
     configure_discord(settings.api_base, settings.gateway_url)
     try:
-        asyncio.run(serve(NewsBot(settings), token))
+        asyncio.run(serve(create_bot(NewsBot, settings), token))
     except discord.LoginFailure:
         print("newsbot: Discord rejected the token (401 Unauthorized): check DISCORD_TOKEN", file=sys.stderr)
         return EXIT_CONFIG
@@ -94,7 +96,9 @@ def run_bot(settings: Settings) -> int:
 
 
 async def _sync(settings: Settings, token: Secret) -> int:
-    async with NewsBot(settings, force_sync=True) as bot:
+    # Registering commands needs neither the watcher nor the status server (whose port a running
+    # bot may hold).
+    async with NewsBot(replace(settings, http_port=None, watch=False), force_sync=True) as bot:
         await bot.login(token.reveal())  # runs setup_hook, which registers the tree
     return EXIT_OK
 

@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.logs import LOG_FORMATS, LogFormat
+
 DISCORD_API_BASE = "https://discord.com/api/v10"
 DEFAULT_DATABASE_URL = "sqlite:///data/newsbot.sqlite3"
 
@@ -103,6 +105,14 @@ class Settings:
     gateway_url: str | None = None
     dev_guild_id: int | None = None
     log_level: str = "INFO"
+    log_format: LogFormat = "text"
+    http_port: int | None = None  # the status server (/healthz, /metrics) is off unless set
+    http_host: str = "127.0.0.1"
+    shard_count: int | None = None  # None: one unsharded process
+    shard_ids: tuple[int, ...] | None = None  # None: every shard
+    watch: bool = True
+    scan_interval: float = 30.0
+    digest_grace_hours: int = 6  # a digest slot missed by less than this (downtime) is still posted once
 
     @property
     def database_path(self) -> Path:
@@ -126,4 +136,73 @@ class Settings:
             gateway_url=env.get("DISCORD_GATEWAY_URL", "").strip() or None,
             dev_guild_id=_int(env, "NEWSBOT_DEV_GUILD_ID", None, minimum=1),
             log_level=log_level,
+            log_format=_log_format(env, "NEWSBOT_LOG_FORMAT"),
+            http_port=_port(env, "NEWSBOT_HTTP_PORT"),
+            http_host=_host(env, "NEWSBOT_HTTP_HOST", "127.0.0.1"),
+            shard_count=_int(env, "NEWSBOT_SHARD_COUNT", None, minimum=1),
+            shard_ids=_shard_ids(env, "NEWSBOT_SHARD_IDS", "NEWSBOT_SHARD_COUNT"),
+            watch=_bool(env, "NEWSBOT_WATCH", True),
+            scan_interval=_seconds(env, "NEWSBOT_SCAN_INTERVAL", 30.0),
+            digest_grace_hours=_int(env, "NEWSBOT_DIGEST_GRACE_HOURS", 6, minimum=0) or 0,
         )
+
+
+# --- running for real (deploy/, health, sharding) ------------------------------------------------
+
+
+def _log_format(env: Mapping[str, str], name: str) -> LogFormat:
+    raw = env.get(name, "").strip().lower() or "text"
+    for fmt in LOG_FORMATS:
+        if raw == fmt:
+            return fmt
+    raise SettingsError(f"{name} must be text or json, got {raw!r}")
+
+
+def _port(env: Mapping[str, str], name: str) -> int | None:
+    port = _int(env, name, None, minimum=0)
+    if port is not None and port > 65535:
+        raise SettingsError(f"{name} must be a TCP port from 0 to 65535, got {port}")
+    return port
+
+
+def _host(env: Mapping[str, str], name: str, default: str) -> str:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if any(c.isspace() or c in "/@" for c in raw):
+        raise SettingsError(f"{name} must be an IP address or host name such as 127.0.0.1 or 0.0.0.0, got {raw!r}")
+    return raw
+
+
+def _shard_ids(env: Mapping[str, str], name: str, count_name: str) -> tuple[int, ...] | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    count = _int(env, count_name, None, minimum=1)
+    if count is None:
+        raise SettingsError(f"{name} needs {count_name}: which shards of how many?")
+    ids: list[int] = []
+    for part in raw.split(","):
+        try:
+            shard = int(part.strip())
+        except ValueError:
+            raise SettingsError(f"{name} must be shard numbers separated by commas, like 0,1; got {raw!r}") from None
+        if not 0 <= shard < count:
+            raise SettingsError(f"{name}: shard {shard} does not exist with {count_name}={count} (0 to {count - 1})")
+        if shard in ids:
+            raise SettingsError(f"{name} lists shard {shard} twice")
+        ids.append(shard)
+    return tuple(sorted(ids))
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if not 0 < value < float("inf"):
+        raise SettingsError(f"{name} must be more than 0 seconds, got {raw!r}")
+    return value

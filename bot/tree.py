@@ -12,6 +12,7 @@ from discord import app_commands
 
 from bot.errors import UserFacingError
 from bot.render.text import escape_markdown
+from bot.telemetry import record_outcome, track_interaction
 
 if TYPE_CHECKING:
     from bot.client import NewsBot
@@ -60,13 +61,22 @@ class NewsTree(app_commands.CommandTree["NewsBot"]):
     """Errors become replies: user-facing ones privately and verbatim, anything else is logged with
     the ids needed to trace it and answered with a short apology."""
 
+    async def interaction_check(self, interaction: discord.Interaction[NewsBot], /) -> bool:
+        # Runs first, in the task that handles the interaction, for commands, context menus and
+        # autocomplete alike: where they are timed and counted (see bot.telemetry).
+        track_interaction(interaction, self.client.metrics)
+        return True
+
     async def on_error(self, interaction: discord.Interaction[NewsBot], error: app_commands.AppCommandError) -> None:
         original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
         if isinstance(original, UserFacingError):
+            record_outcome(interaction, "user_error")
             embed = error_embed(original.message, original.title)
         elif (text := describe_check_failure(error)) is not None:
+            record_outcome(interaction, "user_error")
             embed = error_embed(text)
         else:
+            record_outcome(interaction, "error")
             command = interaction.command.qualified_name if interaction.command else "?"
             log.error(
                 "command %r failed (guild=%s channel=%s user=%s interaction=%s)",
