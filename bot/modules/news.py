@@ -52,9 +52,13 @@ class News(commands.GroupCog, group_name="news", group_description="Look up news
         chose public answers); sharing is a deliberate act."""
         return not await self.bot.public_results(interaction.guild_id)
 
-    async def _topic(self, raw: str) -> str:
+    async def _topic(self, raw: str, vis: Visibility) -> str:
         name = await self.bot.db.articles.resolve_topic(raw.strip())
         if name is not None:
+            if name.casefold() in vis.blocked_topics:
+                raise UserFacingError(
+                    f"The moderators of this server have blocked the topic **{escape_markdown(name)}**."
+                )
             return name
         closest = self.bot.catalog.closest_topics(raw, 3)
         hint = (
@@ -145,8 +149,8 @@ class News(commands.GroupCog, group_name="news", group_description="Look up news
         name: app_commands.Range[str, 1, 100],
         sort: Literal["latest", "top"] = "latest",
     ) -> None:
-        topic = await self._topic(name)
         vis = await self._vis(interaction)
+        topic = await self._topic(name, vis)
 
         async def source(offset: int, limit: int) -> Page:
             return await self.bot.db.articles.by_topic(topic, sort=sort, vis=vis, limit=limit, offset=offset)
@@ -167,8 +171,8 @@ class News(commands.GroupCog, group_name="news", group_description="Look up news
     ) -> None:
         if not query.strip():
             raise UserFacingError("Type at least one word to search for.")
-        topic_name = await self._topic(topic) if topic else None
         vis = await self._vis(interaction)
+        topic_name = await self._topic(topic, vis) if topic else None
 
         async def source(offset: int, limit: int) -> Page:
             return await self.bot.db.articles.search(query, topic=topic_name, vis=vis, limit=limit, offset=offset)
@@ -188,8 +192,8 @@ class News(commands.GroupCog, group_name="news", group_description="Look up news
     async def latest(
         self, interaction: discord.Interaction[NewsBot], topic: app_commands.Range[str, 1, 100] | None = None
     ) -> None:
-        topic_name = await self._topic(topic) if topic else None
         vis = await self._vis(interaction)
+        topic_name = await self._topic(topic, vis) if topic else None
 
         async def source(offset: int, limit: int) -> Page:
             return await self.bot.db.articles.latest(topic=topic_name, vis=vis, limit=limit, offset=offset)

@@ -266,6 +266,7 @@ async def test_blocked_providers_and_topics(admin_bot: NewsBot, world: World, ot
         world.guild, world.channel, world.alice, "news", {"name": "spa"}, focused="name", subcommand="topic"
     )
     assert all("Space" not in c["name"] for c in await result.choices())
+    assert "blocked the topic" in embed_text(await news(world, "topic", {"name": "Space"}))
     space = next(a for a in published(content_dir) if "Space" in a.topics and a.provider.domain != domain)
     assert "No article matches" in embed_text(await news(world, "article", {"article": space.id}))
 
