@@ -35,6 +35,8 @@ Type a command as you would in Discord, for example:
   /news search query:solar batteries topic:Climate
   /news latest                      /news article article:aurora
   /news related article:aurora
+  /admin stats    /admin config min_quality:100    /admin audit    (you have Manage Server)
+  /digest add channel:<id> topic:Space time:08:00 timezone:Europe/London    /digest list
   complete /news topic name:cl      (show autocomplete choices)
   menu Check this out https://news.example.org/...   (the "Related news" message menu)
   3                                 (click component 3 of the last message)
@@ -170,6 +172,26 @@ async def _first_article_id(session: Session, text: str) -> str:
     return choices[0].id if choices else text
 
 
+async def _digest_steps(session: Session) -> list[tuple[str, str]]:
+    plain = session.emulator.add_text_channel(session.guild, "no-embeds", bot_deny=Perm.EMBED_LINKS)
+    await session.emulator.wait_until(lambda: session.bot.get_channel(plain.id), what="the new channel")
+    where = f"channel:{session.channel.id}"
+    return [
+        (
+            "Moderators: a weekly digest of one topic in a channel",
+            f"/digest add {where} topic:space time:08:00 timezone:Europe/London days:weekly",
+        ),
+        ("Autocomplete while typing a timezone", "complete /digest add timezone:new y"),
+        ("Every digest of this server, with its next run in your own timezone", "/digest list"),
+        ("What the digest would post now, shown only to you", "/digest preview digest:Space"),
+        ("Post it now: those articles count as delivered", "/digest send digest:Space"),
+        (
+            "A channel where the bot may not embed links is refused, saying why",
+            f"/digest add channel:{plain.id} topic:Space time:08:00",
+        ),
+    ]
+
+
 async def tour(session: Session) -> None:
     """Every command, the buttons, the context menu and the error answers, in a readable order."""
     aurora = await _first_article_id(session, "aurora")
@@ -194,6 +216,12 @@ async def tour(session: Session) -> None:
         ("A link in any message: Apps → Related news", f"menu Did you see this? {article.url if article else ''}"),
         ("A misspelt topic gets suggestions", "/news topic name:Spce"),
         ("Nothing found gets a hint", "/news search query:zzxqv"),
+        *await _digest_steps(session),
+        ("Moderators: hide an article in this server only", f"/admin hide article:{psa} reason:scam bait"),
+        ("Hidden here: members no longer find it", f"/news article article:{psa}"),
+        ("Server settings: leave out low-quality sources", "/admin config min_quality:100"),
+        ("Who changed what: the audit log", "/admin audit"),
+        ("The store and the bot at a glance", "/admin stats"),
     ]
     for title, line in steps:
         session.console.print(Rule(title, style="green"))

@@ -5,7 +5,7 @@
 -- can be delivered once per digest (PRIMARY KEY of digest_items). Times are epoch seconds (UTC).
 
 CREATE TABLE digests (
-    id           INTEGER PRIMARY KEY,           -- the short id members see (`/digest list`)
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,  -- the short id members see; never reused
     guild_id     INTEGER NOT NULL,
     channel_id   INTEGER NOT NULL,
     topic        TEXT NOT NULL,                 -- canonical spelling when the digest was made
@@ -20,7 +20,7 @@ CREATE TABLE digests (
     paused       INTEGER NOT NULL DEFAULT 0,
     pause_reason TEXT,                          -- why, when paused (by a member, or a lost channel)
     last_slot    INTEGER,                       -- the newest scheduled slot settled (posted, empty or skipped)
-    last_result  TEXT,                          -- what happened then, for `/digest list`
+    last_result  TEXT,                          -- what happened last, for `/digest list`
     last_result_at INTEGER
 );
 
@@ -35,6 +35,7 @@ CREATE TABLE digest_deliveries (
     channel_id  INTEGER NOT NULL,
     state       TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'abandoned')),
     message_id  INTEGER,                        -- set once the message is known to exist
+    payload     TEXT NOT NULL,                  -- the message as JSON while pending (a retry sends the same one)
     created_at  INTEGER NOT NULL,
     finished_at INTEGER,
     UNIQUE (digest_id, slot)

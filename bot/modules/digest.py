@@ -1,0 +1,438 @@
+"""``/digest``: scheduled topic digests posted in a channel (Manage Server; answers are private).
+
+The cog owns the digest loop (``bot.digests.scheduler``): started in ``cog_load``, cancelled in
+``cog_unload``. Commands change digests through the repository and wake the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+from datetime import datetime, timedelta
+from typing import Any, Final, Literal
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.client import NewsBot
+from bot.db.digest_types import Digest, NewDigest
+from bot.digests.schedule import WEEKDAY_NAMES, next_slot, schedule_for, timezone_suggestions
+from bot.digests.scheduler import Scheduler, SystemClock
+from bot.digests.service import (
+    ChannelUnavailable,
+    DigestService,
+    DiscordOutbox,
+    channel_problem,
+    schedule_of,
+)
+from bot.errors import UserFacingError
+from bot.modules._checks import Refused
+from bot.modules._respond import reply, within_deadline
+from bot.render.embeds import DEFAULT_COLOR, fit_embed
+from bot.render.text import escape_markdown
+
+log = logging.getLogger(__name__)
+
+MAX_PER_SERVER: Final = 20
+RESTART_DELAY: Final = 60
+MAX_CHOICES: Final = 25
+DEFAULT_ITEMS: Final = 5
+_ID_RE: Final = re.compile(r"#?\s*(\d{1,18})")
+
+
+def _quote(text: str, limit: int = 60) -> str:
+    text = " ".join(text.split())
+    return escape_markdown(text if len(text) <= limit else text[: limit - 1] + "…")
+
+
+def timestamp(moment: datetime, style: str = "F") -> str:
+    """A Discord timestamp: every member sees it in their own timezone and language."""
+    return f"<t:{int(moment.timestamp())}:{style}>"
+
+
+def local_text(moment: datetime, timezone: Any) -> str:
+    local = moment.astimezone(timezone)
+    return f"{local:%a} {local.day} {local:%b} {local:%H:%M}"
+
+
+def _cut(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def list_field(digest: Digest, now: datetime, channel: str) -> tuple[str, str]:
+    """One digest in ``/digest list``: at most about 280 characters, so a server's 20 digests fit
+    in one embed (6,000 characters) with no line cut inside a timestamp or a mention."""
+    schedule = schedule_of(digest)
+    days = {"daily": "daily", "weekdays": "Mon–Fri"}.get(digest.cadence, f"{WEEKDAY_NAMES[digest.weekday]}s")
+    name = f"#{digest.id} · {_cut(digest.topic, 40)} · {days} {digest.at_time}"
+    if digest.paused:
+        state = f"⏸ paused: {_cut(digest.pause_reason or 'paused', 80)}"
+    else:
+        when = next_slot(schedule, max(now, digest.last_slot or now))
+        state = f"next {timestamp(when)} ({timestamp(when, 'R')}), {local_text(when, schedule.zone)} local"
+    last = "never run yet"
+    if digest.last_result:
+        last = _cut(digest.last_result, 50)
+        if digest.last_result_at is not None:
+            last += f" {timestamp(digest.last_result_at, 'R')}"
+    return name, f"{channel} · {digest.timezone}\n{state}\nlast: {last}"
+
+
+@app_commands.default_permissions(manage_guild=True)
+@app_commands.guild_only()
+class DigestCog(
+    commands.GroupCog, group_name="digest", group_description="Scheduled topic digests posted in a channel"
+):
+    def __init__(self, bot: NewsBot) -> None:
+        self.bot = bot
+        self._service: DigestService | None = None
+        self._scheduler: Scheduler | None = None
+        self._task: asyncio.Task[None] | None = None
+        super().__init__()
+
+    @property
+    def service(self) -> DigestService:
+        # Built on first use: the database is opened in setup_hook, after the cog is constructed.
+        if self._service is None:
+            self._service = DigestService(
+                self.bot.db.digests,
+                DiscordOutbox(self.bot),
+                self.bot.visibility_for,
+                grace=timedelta(hours=self.bot.settings.digest_grace_hours),
+                audit=self.bot.audit,
+            )
+        return self._service
+
+    @property
+    def scheduler(self) -> Scheduler:
+        if self._scheduler is None:
+            self._scheduler = Scheduler(
+                self.service,
+                self.bot.db.digests,
+                SystemClock(),
+                before_start=self.bot.wait_until_ready,
+                owns=self.bot.handles_guild,
+                observe=self._count,
+            )
+        return self._scheduler
+
+    async def cog_load(self) -> None:
+        if not hasattr(self.bot, "db"):
+            return  # extensions loaded only to inspect the commands: no database, no loop
+        self._task = asyncio.create_task(self._run(), name="digest-scheduler")
+
+    async def cog_unload(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        # The loop catches per digest; what escapes it (the database unavailable for a moment) must
+        # not end digests for good: start it again, which reconciles and re-reads everything.
+        while True:
+            try:
+                await self.scheduler.run()
+            except Exception:
+                log.exception("the digest scheduler stopped; starting it again in %d s", RESTART_DELAY)
+            await asyncio.sleep(RESTART_DELAY)
+
+    def _count(self, kind: str) -> None:
+        if kind == "posted":
+            self.bot.metrics.digests_delivered.inc()
+        elif kind in ("failed", "paused"):
+            self.bot.metrics.digests_failed.inc()
+
+    @commands.Cog.listener()
+    async def on_digests_changed(self, guild_id: int | None = None) -> None:
+        """Other features that change digests (``/admin import``) call
+        ``bot.dispatch("digests_changed", guild_id)`` so the loop re-reads them now."""
+        self.scheduler.wake()
+
+    async def interaction_check(self, interaction: discord.Interaction[Any], /) -> bool:
+        # default_permissions only hides the command; a server can open it to anyone, so check here.
+        if interaction.guild is None:
+            raise app_commands.NoPrivateMessage()
+        if not interaction.permissions.manage_guild:
+            raise Refused("You need the **Manage Server** permission to manage digests.")
+        return True
+
+    # --- helpers ----------------------------------------------------------------------------
+
+    def _now(self) -> datetime:
+        return self.scheduler.clock.now()
+
+    async def _topic(self, raw: str) -> str:
+        name = await self.bot.db.articles.resolve_topic(raw.strip())
+        if name is not None:
+            return name
+        closest = self.bot.catalog.closest_topics(raw, 3)
+        hint = (
+            "Did you mean " + ", ".join(f"**{escape_markdown(t)}**" for t in closest) + "?"
+            if closest
+            else "Pick one from the suggestions while typing; `/news topics` lists them all."
+        )
+        raise UserFacingError(f"There is no topic called “{_quote(raw)}”. {hint}")
+
+    async def _digest(self, interaction: discord.Interaction[Any], raw: str) -> Digest:
+        """The option's value is an id when picked from autocomplete; a typed topic name also works
+        when exactly one of the server's digests has that topic."""
+        match = _ID_RE.fullmatch(raw.strip())
+        if match:
+            digest = await self.bot.db.digests.get(int(match[1]))
+            if digest is not None and digest.guild_id == interaction.guild_id:
+                return digest
+        elif interaction.guild_id is not None:
+            wanted = " ".join(raw.split()).casefold()
+            found = [
+                d for d in await self.bot.db.digests.for_guild(interaction.guild_id) if d.topic.casefold() == wanted
+            ]
+            if len(found) == 1:
+                return found[0]
+            if found:
+                ids = ", ".join(f"#{d.id}" for d in found)
+                raise UserFacingError(f"Several digests are about {_quote(raw, 40)} ({ids}): pick one by its id.")
+        raise UserFacingError(
+            f"This server has no digest “{_quote(raw, 20)}”. `/digest list` shows the digests and their ids."
+        )
+
+    def _channel_name(self, channel_id: int) -> str:
+        channel = self.bot.get_channel(channel_id)
+        return f"<#{channel_id}>" if channel is not None else "a deleted channel"
+
+    def _describe(self, digest: Digest) -> str:
+        return f"**#{digest.id}** · {escape_markdown(digest.topic)} in {self._channel_name(digest.channel_id)}"
+
+    async def _audit(self, interaction: discord.Interaction[Any], action: str, digest: Digest, **extra: Any) -> None:
+        details: dict[str, object] = {
+            "digest": digest.id,
+            "topic": digest.topic,
+            "channel": digest.channel_id,
+            "schedule": schedule_of(digest).describe(),
+            **extra,
+        }
+        try:
+            await self.bot.audit(interaction.guild_id or 0, interaction.user.id, action, details)
+        except Exception:
+            log.exception("auditing %s of digest %d failed", action, digest.id)
+
+    async def _answer(self, interaction: discord.Interaction[Any], text: str, *, title: str | None = None) -> None:
+        embed = discord.Embed(title=title, description=text, colour=DEFAULT_COLOR)
+        await reply(interaction, embed=fit_embed(embed), ephemeral=True)
+
+    # --- autocomplete -----------------------------------------------------------------------
+
+    async def topic_autocomplete(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[app_commands.Choice[str]]:
+        vis = await self.bot.visibility_for(interaction.guild_id)
+        return [
+            app_commands.Choice(name=f"{t.name} ({t.count})"[:100], value=t.name[:100])
+            for t in self.bot.catalog.complete_topics(current, vis, limit=MAX_CHOICES)
+        ]
+
+    async def timezone_autocomplete(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[app_commands.Choice[str]]:
+        return [app_commands.Choice(name=name, value=name) for name in timezone_suggestions(current, MAX_CHOICES)]
+
+    async def digest_autocomplete(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[app_commands.Choice[str]]:
+        if interaction.guild_id is None or not interaction.permissions.manage_guild:
+            return []
+        text = current.strip().lstrip("#").casefold()
+        choices: list[app_commands.Choice[str]] = []
+        for digest in await self.bot.db.digests.for_guild(interaction.guild_id):
+            channel = self.bot.get_channel(digest.channel_id)
+            where = f"#{channel.name}" if isinstance(channel, discord.abc.GuildChannel) else "deleted channel"
+            paused = " (paused)" if digest.paused else ""
+            name = f"#{digest.id} · {digest.topic} in {where} at {digest.at_time} {digest.timezone}{paused}"
+            if not text or text in name.casefold():
+                choices.append(app_commands.Choice(name=name[:100], value=str(digest.id)))
+        return choices[:MAX_CHOICES]
+
+    # --- commands ---------------------------------------------------------------------------
+
+    @app_commands.command(name="add", description="Post a digest of one topic in a channel on a schedule")
+    @app_commands.describe(
+        channel="Where to post it",
+        topic="The topic (start typing to see suggestions)",
+        time="When, on the 24-hour clock: HH:MM",
+        timezone="The timezone of that time (IANA name, e.g. Europe/London); default UTC",
+        days="Every day, Monday to Friday, or once a week (on today's weekday)",
+        min_quality="Only articles of at least this quality",
+        max_items="At most this many articles per digest (1 to 10)",
+    )
+    @app_commands.autocomplete(topic=topic_autocomplete, timezone=timezone_autocomplete)
+    async def add(
+        self,
+        interaction: discord.Interaction[NewsBot],
+        channel: discord.TextChannel,
+        topic: app_commands.Range[str, 1, 100],
+        time: app_commands.Range[str, 1, 20],
+        timezone: app_commands.Range[str, 1, 64] = "UTC",
+        days: Literal["daily", "weekdays", "weekly"] = "daily",
+        min_quality: app_commands.Range[int, 0, 1000] = 0,
+        max_items: app_commands.Range[int, 1, 10] = DEFAULT_ITEMS,
+    ) -> None:
+        assert interaction.guild is not None  # interaction_check
+        topic_name = await self._topic(topic)
+        now = self._now()
+        try:
+            schedule = schedule_for(time, timezone, days, created_at=now)
+        except ValueError as exc:
+            message = str(exc)
+            raise UserFacingError(message[:1].upper() + message[1:] + ".") from None
+        problem = channel_problem(interaction.guild.get_channel(channel.id) or channel)
+        if problem is not None:
+            raise UserFacingError(
+                f"I can't post digests there: {problem}. Give me what is missing there, or pick another channel."
+            )
+        if await self.bot.db.digests.count_for_guild(interaction.guild.id) >= MAX_PER_SERVER:
+            raise UserFacingError(
+                f"This server already has {MAX_PER_SERVER} digests, the most it can have. `/digest remove` one first."
+            )
+        digest = await self.bot.db.digests.add(
+            NewDigest(
+                guild_id=interaction.guild.id,
+                channel_id=channel.id,
+                topic=topic_name,
+                at_time=f"{schedule.time:%H:%M}",
+                timezone=schedule.timezone,
+                cadence=schedule.cadence,
+                weekday=schedule.weekday,
+                min_quality=min_quality,
+                max_items=max_items,
+                created_at=now,
+                created_by=interaction.user.id,
+            )
+        )
+        self.scheduler.wake()
+        await self._audit(interaction, "digest.add", digest, min_quality=min_quality, max_items=max_items)
+        first = next_slot(schedule, now)
+        lines = [
+            f"Digest **#{digest.id}**: **{escape_markdown(topic_name)}** in {channel.mention}, {schedule.describe()}.",
+            f"First run: {timestamp(first)} ({timestamp(first, 'R')}).",
+            f"Up to {max_items} new articles each time"
+            + (f", quality {min_quality} or more" if min_quality else "")
+            + "; nothing is posted when there is nothing new.",
+        ]
+        if not channel.permissions_for(interaction.guild.me).read_message_history:
+            lines.append(
+                "Tip: give me **Read Message History** there, so after a crash I can check what I already posted."
+            )
+        await self._answer(interaction, "\n".join(lines), title="Digest scheduled")
+
+    @app_commands.command(name="list", description="Every digest of this server with its next run and last result")
+    async def list_(self, interaction: discord.Interaction[NewsBot]) -> None:
+        assert interaction.guild is not None
+        digests = await self.bot.db.digests.for_guild(interaction.guild.id)
+        if not digests:
+            raise UserFacingError("This server has no digests yet. `/digest add` schedules one.")
+        now = self._now()
+        embed = discord.Embed(title=f"Digests in {interaction.guild.name}"[:100], colour=DEFAULT_COLOR)
+        for digest in digests:
+            name, value = list_field(digest, now, self._channel_name(digest.channel_id))
+            embed.add_field(name=name, value=value, inline=False)
+        embed.set_footer(text="Dates show in your own timezone; “local” times are the digest's.")
+        await reply(interaction, embed=fit_embed(embed), ephemeral=True)
+
+    @app_commands.command(name="remove", description="Delete a digest")
+    @app_commands.describe(digest="The digest (start typing its topic or id)")
+    @app_commands.autocomplete(digest=digest_autocomplete)
+    async def remove(self, interaction: discord.Interaction[NewsBot], digest: app_commands.Range[str, 1, 100]) -> None:
+        found = await self._digest(interaction, digest)
+        await self.bot.db.digests.remove(found.id)
+        self.service.forget(found.id)
+        self.scheduler.wake()
+        await self._audit(interaction, "digest.remove", found)
+        await self._answer(interaction, f"Removed digest {self._describe(found)}. Nothing more will be posted.")
+
+    @app_commands.command(name="pause", description="Stop posting a digest for now (its settings are kept)")
+    @app_commands.describe(digest="The digest (start typing its topic or id)")
+    @app_commands.autocomplete(digest=digest_autocomplete)
+    async def pause(self, interaction: discord.Interaction[NewsBot], digest: app_commands.Range[str, 1, 100]) -> None:
+        found = await self._digest(interaction, digest)
+        if found.paused:
+            raise UserFacingError(f"Digest {self._describe(found)} is already paused. `/digest resume` restarts it.")
+        await self.bot.db.digests.set_paused(
+            found.id, paused=True, reason=f"by {escape_markdown(interaction.user.display_name)}"
+        )
+        self.scheduler.wake()
+        await self._audit(interaction, "digest.pause", found)
+        await self._answer(interaction, f"Paused digest {self._describe(found)}. `/digest resume` restarts it.")
+
+    @app_commands.command(name="resume", description="Start posting a paused digest again")
+    @app_commands.describe(digest="The digest (start typing its topic or id)")
+    @app_commands.autocomplete(digest=digest_autocomplete)
+    async def resume(self, interaction: discord.Interaction[NewsBot], digest: app_commands.Range[str, 1, 100]) -> None:
+        assert interaction.guild is not None
+        found = await self._digest(interaction, digest)
+        if not found.paused:
+            raise UserFacingError(f"Digest {self._describe(found)} is not paused.")
+        problem = channel_problem(interaction.guild.get_channel(found.channel_id))
+        if problem is not None:
+            raise UserFacingError(
+                f"Digest {self._describe(found)} stays paused: {problem}. Fix that, or remove the digest and add it "
+                "again for another channel."
+            )
+        now = self._now()
+        await self.service.resume(found, now)
+        self.scheduler.wake()
+        await self._audit(interaction, "digest.resume", found)
+        when = next_slot(schedule_of(found), now)
+        await self._answer(
+            interaction,
+            f"Resumed digest {self._describe(found)}. Next run: {timestamp(when)} ({timestamp(when, 'R')}).",
+        )
+
+    @app_commands.command(name="preview", description="Show privately what a digest would post now")
+    @app_commands.describe(digest="The digest (start typing its topic or id)")
+    @app_commands.autocomplete(digest=digest_autocomplete)
+    async def preview(self, interaction: discord.Interaction[NewsBot], digest: app_commands.Range[str, 1, 100]) -> None:
+        found = await self._digest(interaction, digest)
+        composed = await within_deadline(interaction, self.service.preview(found, self._now()), ephemeral=True)
+        note = (
+            f"Preview of digest **#{found.id}**: this is what it would post in "
+            f"{self._channel_name(found.channel_id)} now. Nothing was posted."
+        )
+        if not composed.items:
+            note += " There is nothing new for it, so it would post nothing."
+        embeds = list(composed.embeds)
+        if interaction.response.is_done():
+            await interaction.followup.send(content=note, embeds=embeds, ephemeral=True)
+        else:
+            await interaction.response.send_message(content=note, embeds=embeds, ephemeral=True)
+
+    @app_commands.command(name="send", description="Post a digest now (its articles count as delivered)")
+    @app_commands.describe(digest="The digest (start typing its topic or id)")
+    @app_commands.autocomplete(digest=digest_autocomplete)
+    async def send(self, interaction: discord.Interaction[NewsBot], digest: app_commands.Range[str, 1, 100]) -> None:
+        found = await self._digest(interaction, digest)
+        try:
+            outcome = await within_deadline(interaction, self.service.send_now(found, self._now()), ephemeral=True)
+        except ChannelUnavailable as exc:
+            self.scheduler.wake()
+            raise UserFacingError(f"I can't post digest **#{found.id}**: {exc.reason}.") from None
+        if outcome.kind != "posted":
+            raise UserFacingError(
+                f"Nothing new for digest {self._describe(found)}: every recent article was already posted. "
+                "Nothing was sent."
+            )
+        await self._audit(interaction, "digest.send", found, articles=outcome.count)
+        channel = self.bot.get_channel(found.channel_id)
+        link = (
+            f" ([jump](https://discord.com/channels/{found.guild_id}/{found.channel_id}/{outcome.message_id}))"
+            if channel is not None and outcome.message_id
+            else ""
+        )
+        await self._answer(interaction, f"Posted digest {self._describe(found)}: {outcome.detail}{link}.")
+
+
+async def setup(bot: NewsBot) -> None:
+    await bot.add_cog(DigestCog(bot))
