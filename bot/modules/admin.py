@@ -548,6 +548,8 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Moderate n
             if spec.paused:
                 reason = spec.pause_reason or "paused in the imported configuration"
                 await repo.set_paused(added.id, paused=True, reason=reason, settle_until=now)
+        # The scheduler sleeps until the next slot it knows of: wake it to read the new digests now.
+        self.bot.dispatch("digests_changed", guild_id)
 
     async def _plan_import(self, guild: discord.Guild, backup: Backup, user_id: int) -> ImportPlan:
         """What importing ``backup`` here would store, with notes on what did not fit this server.

@@ -433,6 +433,12 @@ async def test_export_then_import_into_another_server(
     assert document["hidden"] == [{"id": target.id, "title": target.title, "reason": "wrong region"}]
     assert document["digests"][0]["topic"] == "Space" and document["digests"][0]["time"] == "08:30"
 
+    woken: list[int | None] = []
+
+    async def on_digests_changed(guild_id: int | None = None) -> None:
+        woken.append(guild_id)
+
+    admin_bot.add_listener(on_digests_changed)
     imported = await admin(
         world,
         "import",
@@ -451,6 +457,7 @@ async def test_export_then_import_into_another_server(
     assert "No article matches" in embed_text(reply)
     assert not (await in_other(world, other, "topics")).ephemeral
     assert "Gaming" not in embed_text(await in_other(world, other, "topics"))
+    await world.emulator.wait_until(lambda: other.guild.id in woken, what="the digest scheduler to be woken")
     digests = await admin_bot.db.digests.for_guild(other.guild.id)
     assert [(d.topic, d.at_time, d.timezone, d.cadence, d.weekday, d.channel_id) for d in digests] == [
         ("Space", "08:30", "Europe/Paris", "weekly", 2, other.channel.id)
