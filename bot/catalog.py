@@ -27,7 +27,9 @@ import unicodedata
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from multiprocessing import get_context
 
 from bot.db import Database
 from bot.db.repository import CatalogEntry
@@ -42,6 +44,8 @@ MAX_CHOICES = 25
 GATHER_MAX = 3000
 #: Time one ``complete_articles`` call may spend before it stops looking for more matches.
 BUDGET_SECONDS = 0.0007
+#: From this many articles on, the catalog is built in a worker process (see ``Catalog._build``).
+ISOLATE_MIN_ARTICLES = 20_000
 #: Vocabulary words considered when correcting one mistyped query word.
 FUZZY_WORDS_MAX = 200
 
@@ -76,13 +80,43 @@ class _Topic:
     total: int
 
 
+class _Strings:
+    """A read-only sequence of strings kept as one UTF-8 blob plus offsets.
+
+    100k separate ``str`` objects cost about 50 bytes of overhead each, and being long-lived
+    small objects created among the build's temporaries, they keep the allocator from handing
+    that memory back to the system. One blob has neither problem.
+    """
+
+    __slots__ = ("_blob", "_starts")
+
+    def __init__(self, items: Iterable[str]) -> None:
+        encoded = [item.encode("utf-8", "surrogatepass") for item in items]
+        self._blob = b"".join(encoded)
+        self._starts = array("q", bytes(8 * (len(encoded) + 1)))
+        pos = 0
+        for i, item in enumerate(encoded):
+            self._starts[i] = pos
+            pos += len(item)
+        self._starts[len(encoded)] = pos
+
+    def __len__(self) -> int:
+        return len(self._starts) - 1
+
+    def __getitem__(self, i: int) -> str:
+        return self._blob[self._starts[i] : self._starts[i + 1]].decode("utf-8", "surrogatepass")
+
+    def slice(self, lo: int, hi: int) -> list[str]:
+        return [self[i] for i in range(max(0, lo), min(hi, len(self)))]
+
+
 class _Snapshot:
     """Immutable once built; ``Catalog.refresh`` swaps in a new one."""
 
     def __init__(self, entries: list[CatalogEntry]) -> None:
         n = len(entries)
-        self.ids = [e.id for e in entries]
-        self.titles = [choice_title(e.title, e.id) for e in entries]
+        self.ids = _Strings(e.id for e in entries)
+        self.titles = _Strings(choice_title(e.title, e.id) for e in entries)
         self.published = bytearray(int(e.published) for e in entries)
         self.quality = array("i", (e.quality for e in entries))
         domains: dict[str, int] = {}
@@ -105,12 +139,13 @@ class _Snapshot:
         for i, text in enumerate(folded):
             for word in set(text.split()):
                 postings.setdefault(word, []).append(i)
-        self.words = sorted(postings)
+        words = sorted(postings)
         self.word_start = array("q", [0])
         self.word_postings = array("i")
-        for word in self.words:
+        for word in words:
             self.word_postings.extend(postings[word])  # ascending: newest first
             self.word_start.append(len(self.word_postings))
+        self.words = _Strings(words)
 
     def _index_topics(self, entries: list[CatalogEntry]) -> None:
         topics: dict[str, int] = {}
@@ -189,6 +224,10 @@ def _visible_test(snap: _Snapshot, vis: Visibility) -> Callable[[int], bool]:
     return visible
 
 
+def _build_snapshot(read: Callable[[], list[CatalogEntry]]) -> _Snapshot:
+    return _Snapshot(read())
+
+
 class _Clock:
     """A deadline. Reading the clock costs far less than one candidate's checks, so every poll reads it."""
 
@@ -214,9 +253,16 @@ class Catalog:
 
     @staticmethod
     async def _build(db: Database) -> _Snapshot:
-        entries = await db.articles.catalog_entries()
-        # About a second at 100k articles; a thread keeps the event loop answering meanwhile.
-        return await asyncio.to_thread(_Snapshot, entries)
+        total = (await db.articles.stats(Visibility(include_unpublished=True))).articles_total
+        if total < ISOLATE_MIN_ARTICLES:
+            entries = await db.articles.catalog_entries()
+            return await asyncio.to_thread(_Snapshot, entries)
+        # A large catalog is built in a worker process (a second or two at 100k articles): the
+        # hundreds of thousands of short-lived objects it takes would otherwise stay as resident
+        # memory of the bot; only the compact result comes back.
+        loop = asyncio.get_running_loop()
+        with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
+            return await loop.run_in_executor(pool, _build_snapshot, db.articles.catalog_reader())
 
     async def refresh(self) -> None:
         self._snap = await self._build(self._db)
@@ -400,7 +446,7 @@ def _corrected(snap: _Snapshot, words: list[str], clock: _Clock) -> Iterator[int
         bucket_lo, bucket_hi = snap.word_range(word[:2])
         near = bisect_left(snap.words, word, bucket_lo, bucket_hi)
         half = FUZZY_WORDS_MAX // 2
-        window = snap.words[max(bucket_lo, near - half) : min(bucket_hi, near + half)]
+        window = snap.words.slice(max(bucket_lo, near - half), min(bucket_hi, near + half))
         close = difflib.get_close_matches(word, [w for w in window if abs(len(w) - len(word)) <= 2], n=3, cutoff=0.75)
         if not close:
             return

@@ -358,7 +358,7 @@ async def _reindex(db: Database, root: Path, workers: int | None, progress: Prog
         else:
             plan.unchanged += 1
     plan.deleted = [p for p in known if p not in on_disk and p not in refused]
-    gone = [p for p in refused if p in known and known[p].size >= 0]  # was a file, now refused
+    gone = [p for p in refused if p in known and known[p][0] >= 0]  # was a file, now refused
     log.debug("scanned %d files in %.2fs", len(on_disk), time.perf_counter() - started)
 
     run = _Run(root, on_disk, db_empty=not known, warnings=[i for i in discover_issues if i.severity != "error"])

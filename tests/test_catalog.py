@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot import catalog as catalog_module
 from bot.catalog import MAX_CHOICE_CHARS, Catalog, _Snapshot, fold
 from bot.db import Database
 from bot.db.repository import CatalogEntry
@@ -169,3 +170,13 @@ async def test_an_empty_store_completes_to_nothing(db: Database) -> None:
     assert catalog.complete_articles("gear", DEFAULT) == []
     assert catalog.complete_topics("", DEFAULT) == []
     assert catalog.closest_topics("gears") == []
+
+
+async def test_a_large_catalog_is_built_in_a_worker_process_with_the_same_result(
+    catalog: Catalog, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(catalog_module, "ISOLATE_MIN_ARTICLES", 1)
+    isolated = await Catalog.load(db)
+    for text in ["", "gear", "bikes guide", "wether", "earin"]:
+        assert isolated.complete_articles(text, EVERYTHING) == catalog.complete_articles(text, EVERYTHING)
+    assert isolated.complete_topics("", DEFAULT) == catalog.complete_topics("", DEFAULT)

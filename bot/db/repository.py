@@ -3,7 +3,7 @@ backend (PostgreSQL) would implement the same protocols without touching callers
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
@@ -46,9 +46,8 @@ class CatalogEntry(NamedTuple):
     topics: tuple[str, ...]
 
 
-class FileState(NamedTuple):
-    size: int
-    mtime_ns: int
+#: (size, mtime_ns) of a known file; size -1 marks a path discovery refused.
+FileState = tuple[int, int]
 
 
 class FileKey(NamedTuple):
@@ -119,6 +118,8 @@ class ArticleRepository(Protocol):
     async def stats(self, vis: Visibility) -> IndexStats: ...
 
     async def catalog_entries(self) -> list[CatalogEntry]: ...
+
+    def catalog_reader(self) -> Callable[[], list[CatalogEntry]]: ...
 
     async def file_issues(self) -> list[LoadIssue]: ...
 

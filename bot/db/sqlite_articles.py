@@ -7,16 +7,19 @@ statements one after another on its own thread.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
 from bot.db import fts
+from bot.db.connect import connect_sync
 from bot.db.records import ARTICLE_COLUMNS, SUMMARY_COLUMNS, from_epoch, summary
 from bot.db.records import article as article_from_row
 from bot.db.repository import CatalogEntry
@@ -92,7 +95,8 @@ _ORDER = {
 
 
 class SqliteArticleRepository:
-    def __init__(self, light: aiosqlite.Connection, search: aiosqlite.Connection) -> None:
+    def __init__(self, path: Path, light: aiosqlite.Connection, search: aiosqlite.Connection) -> None:
+        self._path = path
         self._light = light
         self._search = search
 
@@ -384,12 +388,12 @@ class SqliteArticleRepository:
 
     async def catalog_entries(self) -> list[CatalogEntry]:
         """Every article (visible or not), newest first, in the slim form autocomplete keeps."""
-        rows = await self._rows(
-            "SELECT id, title, published_at, quality, published, provider_domain, topics FROM articles "
-            "ORDER BY published_at DESC, rid DESC",
-            {},
-        )
-        return [CatalogEntry(i, t, p, q, bool(pub), d, tuple(json.loads(tp))) for i, t, p, q, pub, d, tp in rows]
+        return _catalog_entries(await self._rows(_CATALOG_SQL, {}))
+
+    def catalog_reader(self) -> Callable[[], list[CatalogEntry]]:
+        """``catalog_entries`` as a picklable function to run in another process: building the
+        catalog there keeps the 100k-row intermediate objects out of the serving process."""
+        return functools.partial(read_catalog_entries, self._path)
 
     async def file_issues(self) -> list[LoadIssue]:
         """Every problem the last index runs recorded, errors first, by path."""
@@ -399,3 +403,22 @@ class SqliteArticleRepository:
             {},
         )
         return [LoadIssue(path=p, reason=r, severity=s, line=line) for p, s, r, line in rows]
+
+
+_CATALOG_SQL = (
+    "SELECT id, title, published_at, quality, published, provider_domain, topics FROM articles "
+    "ORDER BY published_at DESC, rid DESC"
+)
+
+
+def _catalog_entries(rows: Iterable[Sequence[Any]]) -> list[CatalogEntry]:
+    return [CatalogEntry(i, t, p, q, bool(pub), d, tuple(json.loads(tp))) for i, t, p, q, pub, d, tp in rows]
+
+
+def read_catalog_entries(path: Path) -> list[CatalogEntry]:
+    """``catalog_entries`` on a connection of its own, for use in a worker process."""
+    conn = connect_sync(path)
+    try:
+        return _catalog_entries(conn.execute(_CATALOG_SQL))
+    finally:
+        conn.close()
