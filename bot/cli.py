@@ -181,11 +181,14 @@ def _describe_report(report: IndexReport, root: Path) -> str:
 
 
 async def _index(settings: Settings, root: Path) -> IndexReport:
-    from bot.indexing import reindex
+    from bot.indexing import ContentUnavailable, reindex
 
     async with _open_db(settings) as db:
         with _progress() as progress:
-            return await reindex(db, root, progress=progress)
+            try:
+                return await reindex(db, root, progress=progress)
+            except ContentUnavailable as exc:
+                raise CliError(f"cannot read the content directory: {exc}") from None
 
 
 @contextmanager

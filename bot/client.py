@@ -18,7 +18,7 @@ from bot.audit import Auditor
 from bot.catalog import Catalog
 from bot.db import Database
 from bot.db.types import IndexReport, Visibility
-from bot.indexing import reindex
+from bot.indexing import ContentUnavailable, reindex
 from bot.ops import Operations
 from bot.policy import Policy
 from bot.settings import Settings
@@ -71,7 +71,12 @@ class NewsBot(commands.Bot):
     async def setup_hook(self) -> None:
         self.db = await Database.open(self.settings.database_path)
         await self.ops.start()
-        await self.reindex()
+        try:
+            await self.reindex()
+        except ContentUnavailable as exc:
+            # An unmounted volume must not wipe what is served: keep the last index and say why.
+            log.error("content directory unavailable, serving the existing index: %s", exc)
+            self.catalog = await Catalog.load(self.db)
         for name in discover_extensions():
             await self.load_extension(name)
         await self.sync_commands_if_changed()

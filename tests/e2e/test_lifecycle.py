@@ -101,6 +101,21 @@ async def test_a_broken_file_is_reported_and_the_rest_is_served(
     world.emulator.assert_no_violations()
 
 
+async def test_a_vanished_content_directory_keeps_the_last_index_served(
+    world: World, settings: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from dataclasses import replace
+
+    async with running_bot(world.emulator, settings):
+        before = await latest(world)
+    gone = replace(settings, content_dir=tmp_path / "unmounted-volume")
+    with caplog.at_level(logging.ERROR):
+        async with running_bot(world.emulator, gone):
+            assert await latest(world) == before, "the existing index is still served"
+    assert "content directory unavailable" in caplog.text
+    world.emulator.assert_no_violations()
+
+
 async def test_token_never_appears_in_logs(world: World, settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.DEBUG):
         async with running_bot(world.emulator, settings):
