@@ -29,6 +29,7 @@ from bot.db.types import Visibility
 from bot.errors import UserFacingError
 from bot.indexing import ContentUnavailable
 from bot.modules._checks import Refused
+from bot.modules._lookup import quote
 from bot.policy import ServerPolicy
 from bot.render.admin import (
     ADMIN_COLOR,
@@ -40,7 +41,7 @@ from bot.render.admin import (
     stats_embed,
 )
 from bot.render.embeds import fit_embed
-from bot.render.text import escape_markdown, single_line, truncate
+from bot.render.text import single_line, truncate
 from bot.server_config import (
     MAX_HIDDEN,
     MAX_IMPORT_BYTES,
@@ -80,10 +81,6 @@ _DEFAULTS: dict[str, Any] = {
 
 def _field(option: str) -> str:
     return "log_channel_id" if option == "log_channel" else option
-
-
-def _quote(text: str, limit: int = 80) -> str:
-    return escape_markdown(truncate(single_line(text), limit))
 
 
 def _permission_name(flag: str) -> str:
@@ -167,7 +164,7 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Moderate n
                     break
         if found is None:
             raise UserFacingError(
-                f"No article matches “{_quote(raw)}”. Pick one from the suggestions while typing, or paste its link."
+                f"No article matches “{quote(raw)}”. Pick one from the suggestions while typing, or paste its link."
             )
         return found
 
@@ -304,7 +301,7 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Moderate n
         found = await self._find_article(article)
         policy = await self.bot.policy.for_guild(guild.id)
         if found.id in policy.visibility.hidden_ids:
-            raise UserFacingError(f"“{_quote(found.title)}” is already hidden in this server.")
+            raise UserFacingError(f"“{quote(found.title)}” is already hidden in this server.")
         if len(policy.visibility.hidden_ids) >= MAX_HIDDEN:
             raise UserFacingError(
                 f"This server already hides {MAX_HIDDEN:,} articles. Unhide some, or block their provider or "
@@ -314,7 +311,7 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Moderate n
         await self.bot.policy.hide(guild.id, HiddenArticle(found.id, found.title, note, interaction.user.id))
         embed = discord.Embed(
             title="Article hidden",
-            description=f"“{_quote(found.title, 200)}” no longer appears in any command, autocomplete or digest in "
+            description=f"“{quote(found.title, 200)}” no longer appears in any command, autocomplete or digest in "
             "this server. `/admin unhide` brings it back.",
             colour=ADMIN_COLOR,
         )
@@ -336,12 +333,12 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Moderate n
             match = next((h for h in hidden if by_url is not None and h.article_id == by_url.id), None)
         if match is None:
             raise UserFacingError(
-                f"“{_quote(article)}” is not hidden in this server. Pick one from the suggestions while typing."
+                f"“{quote(article)}” is not hidden in this server. Pick one from the suggestions while typing."
             )
         await self.bot.policy.unhide(guild.id, match.article_id)
         embed = discord.Embed(
             title="Article visible again",
-            description=f"“{_quote(match.title, 200)}” shows in this server's commands and digests again.",
+            description=f"“{quote(match.title, 200)}” shows in this server's commands and digests again.",
             colour=ADMIN_COLOR,
         )
         await self._audit(interaction, "unhide", {"article": match.article_id, "title": match.title})
@@ -408,7 +405,7 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Moderate n
                 if unknown:
                     notes.append(
                         "No article has the topic "
-                        + ", ".join(f"“{_quote(t, 40)}”" for t in unknown[:10])
+                        + ", ".join(f"“{quote(t, 40)}”" for t in unknown[:10])
                         + " (blocked anyway, in case some arrive)."
                     )
         except ConfigError as exc:
@@ -505,18 +502,18 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Moderate n
             channel = _find_text_channel(guild, spec.channel)
             if channel is None:
                 notes.append(
-                    f"Digest about {_quote(spec.topic, 40)} skipped: this server has no channel "
-                    f"{_quote(spec.channel.describe(), 40)}."
+                    f"Digest about {quote(spec.topic, 40)} skipped: this server has no channel "
+                    f"{quote(spec.channel.describe(), 40)}."
                 )
                 continue
             if missing := missing_post_permissions(channel, guild.me):
                 notes.append(
-                    f"Digest about {_quote(spec.topic, 40)}: I cannot post in {channel.mention} yet "
+                    f"Digest about {quote(spec.topic, 40)}: I cannot post in {channel.mention} yet "
                     f"(I need {', '.join(missing)} there)."
                 )
             topic = await self.bot.db.articles.resolve_topic(spec.topic)
             if topic is None:
-                notes.append(f"No article has the topic “{_quote(spec.topic, 40)}” yet (digest imported anyway).")
+                notes.append(f"No article has the topic “{quote(spec.topic, 40)}” yet (digest imported anyway).")
             resolved.append(ResolvedDigest(spec, channel.id, topic or spec.topic))
         return resolved
 
@@ -564,7 +561,7 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Moderate n
         if backup.log_channel is not None:
             channel = _find_text_channel(guild, backup.log_channel)
             if channel is None:
-                notes.append(f"Log channel {_quote(backup.log_channel.describe(), 40)} is not in this server: not set.")
+                notes.append(f"Log channel {quote(backup.log_channel.describe(), 40)} is not in this server: not set.")
             elif missing := missing_post_permissions(channel, guild.me):
                 notes.append(f"Log channel {channel.mention} not set: I need {', '.join(missing)} there.")
             else:

@@ -30,6 +30,7 @@ from bot.digests.service import (
 )
 from bot.errors import UserFacingError
 from bot.modules._checks import Refused
+from bot.modules._lookup import quote, resolve_topic, topic_choices
 from bot.modules._respond import reply, within_deadline
 from bot.render.embeds import DEFAULT_COLOR, fit_embed
 from bot.render.text import escape_markdown
@@ -41,11 +42,6 @@ RESTART_DELAY: Final = 60
 MAX_CHOICES: Final = 25
 DEFAULT_ITEMS: Final = 5
 _ID_RE: Final = re.compile(r"#?\s*(\d{1,18})")
-
-
-def _quote(text: str, limit: int = 60) -> str:
-    text = " ".join(text.split())
-    return escape_markdown(text if len(text) <= limit else text[: limit - 1] + "…")
 
 
 def timestamp(moment: datetime, style: str = "F") -> str:
@@ -166,18 +162,6 @@ class DigestCog(
     def _now(self) -> datetime:
         return self.scheduler.clock.now()
 
-    async def _topic(self, raw: str) -> str:
-        name = await self.bot.db.articles.resolve_topic(raw.strip())
-        if name is not None:
-            return name
-        closest = self.bot.catalog.closest_topics(raw, 3)
-        hint = (
-            "Did you mean " + ", ".join(f"**{escape_markdown(t)}**" for t in closest) + "?"
-            if closest
-            else "Pick one from the suggestions while typing; `/news topics` lists them all."
-        )
-        raise UserFacingError(f"There is no topic called “{_quote(raw)}”. {hint}")
-
     async def _digest(self, interaction: discord.Interaction[Any], raw: str) -> Digest:
         """The option's value is an id when picked from autocomplete; a typed topic name also works
         when exactly one of the server's digests has that topic."""
@@ -195,9 +179,9 @@ class DigestCog(
                 return found[0]
             if found:
                 ids = ", ".join(f"#{d.id}" for d in found)
-                raise UserFacingError(f"Several digests are about {_quote(raw, 40)} ({ids}): pick one by its id.")
+                raise UserFacingError(f"Several digests are about {quote(raw, 40)} ({ids}): pick one by its id.")
         raise UserFacingError(
-            f"This server has no digest “{_quote(raw, 20)}”. `/digest list` shows the digests and their ids."
+            f"This server has no digest “{quote(raw, 20)}”. `/digest list` shows the digests and their ids."
         )
 
     def _channel_name(self, channel_id: int) -> str:
@@ -229,11 +213,7 @@ class DigestCog(
     async def topic_autocomplete(
         self, interaction: discord.Interaction[Any], current: str
     ) -> list[app_commands.Choice[str]]:
-        vis = await self.bot.visibility_for(interaction.guild_id)
-        return [
-            app_commands.Choice(name=f"{t.name} ({t.count})"[:100], value=t.name[:100])
-            for t in self.bot.catalog.complete_topics(current, vis, limit=MAX_CHOICES)
-        ]
+        return await topic_choices(self.bot, interaction, current)
 
     async def timezone_autocomplete(
         self, interaction: discord.Interaction[Any], current: str
@@ -281,7 +261,7 @@ class DigestCog(
         max_items: app_commands.Range[int, 1, 10] = DEFAULT_ITEMS,
     ) -> None:
         assert interaction.guild is not None  # interaction_check
-        topic_name = await self._topic(topic)
+        topic_name = await resolve_topic(self.bot, topic, await self.bot.visibility_for(interaction.guild.id))
         now = self._now()
         try:
             schedule = schedule_for(time, timezone, days, created_at=now)

@@ -13,21 +13,15 @@ from discord.ext import commands
 from bot.client import NewsBot
 from bot.db.types import Page, Visibility
 from bot.errors import UserFacingError
+from bot.modules._lookup import MAX_CHOICES, quote, resolve_topic, topic_choices
 from bot.modules._respond import reply, within_deadline
 from bot.modules._views import ArticleView, PageSource, ResultsView, link_view
 from bot.render.embeds import article_embed, related_embed, topics_embed
-from bot.render.text import escape_markdown
 from bot.store.models import Article
 
 PAGE_SIZE = 5
 RELATED_LIMIT = 10
-MAX_CHOICES = 25  # Discord's limit for autocomplete
 URL_PATTERN = re.compile(r"https?://[^\s<>()\"']+")
-
-
-def _quote(text: str, limit: int = 80) -> str:
-    text = text.strip()
-    return escape_markdown(text if len(text) <= limit else text[: limit - 1] + "…")
 
 
 class News(commands.GroupCog, group_name="news", group_description="Look up news articles"):
@@ -52,22 +46,6 @@ class News(commands.GroupCog, group_name="news", group_description="Look up news
         chose public answers); sharing is a deliberate act."""
         return not await self.bot.public_results(interaction.guild_id)
 
-    async def _topic(self, raw: str, vis: Visibility) -> str:
-        name = await self.bot.db.articles.resolve_topic(raw.strip())
-        if name is not None:
-            if name.casefold() in vis.blocked_topics:
-                raise UserFacingError(
-                    f"The moderators of this server have blocked the topic **{escape_markdown(name)}**."
-                )
-            return name
-        closest = self.bot.catalog.closest_topics(raw, 3)
-        hint = (
-            "Did you mean " + ", ".join(f"**{escape_markdown(t)}**" for t in closest) + "?"
-            if closest
-            else "Pick one from the suggestions while typing."
-        )
-        raise UserFacingError(f"There is no topic called “{_quote(raw)}”. {hint} `/news topics` lists them all.")
-
     async def _article(self, raw: str, vis: Visibility) -> Article:
         """The option's value is an id when picked from autocomplete, but members can also type a
         title or paste a link: accept those too."""
@@ -81,7 +59,7 @@ class News(commands.GroupCog, group_name="news", group_description="Look up news
             if choices:
                 article = await articles.get(choices[0].id, vis)
         if article is None:
-            raise UserFacingError(f"No article matches “{_quote(raw)}”. Pick one from the suggestions while typing.")
+            raise UserFacingError(f"No article matches “{quote(raw)}”. Pick one from the suggestions while typing.")
         return article
 
     async def _send_list(
@@ -123,11 +101,7 @@ class News(commands.GroupCog, group_name="news", group_description="Look up news
     async def topic_autocomplete(
         self, interaction: discord.Interaction[Any], current: str
     ) -> list[app_commands.Choice[str]]:
-        vis = await self._vis(interaction)
-        return [
-            app_commands.Choice(name=f"{t.name} ({t.count})"[:100], value=t.name[:100])
-            for t in self.bot.catalog.complete_topics(current, vis, limit=MAX_CHOICES)
-        ]
+        return await topic_choices(self.bot, interaction, current)
 
     async def article_autocomplete(
         self, interaction: discord.Interaction[Any], current: str
@@ -150,7 +124,7 @@ class News(commands.GroupCog, group_name="news", group_description="Look up news
         sort: Literal["latest", "top"] = "latest",
     ) -> None:
         vis = await self._vis(interaction)
-        topic = await self._topic(name, vis)
+        topic = await resolve_topic(self.bot, name, vis)
 
         async def source(offset: int, limit: int) -> Page:
             return await self.bot.db.articles.by_topic(topic, sort=sort, vis=vis, limit=limit, offset=offset)
@@ -172,7 +146,7 @@ class News(commands.GroupCog, group_name="news", group_description="Look up news
         if not query.strip():
             raise UserFacingError("Type at least one word to search for.")
         vis = await self._vis(interaction)
-        topic_name = await self._topic(topic, vis) if topic else None
+        topic_name = await resolve_topic(self.bot, topic, vis) if topic else None
 
         async def source(offset: int, limit: int) -> Page:
             return await self.bot.db.articles.search(query, topic=topic_name, vis=vis, limit=limit, offset=offset)
@@ -182,7 +156,7 @@ class News(commands.GroupCog, group_name="news", group_description="Look up news
             interaction,
             title=f"Search: {query}{scope}",
             source=source,
-            empty=f"Nothing matches “{_quote(query)}”{scope}. Try fewer or different words"
+            empty=f"Nothing matches “{quote(query)}”{scope}. Try fewer or different words"
             + (", or search without the topic." if topic_name else "."),
         )
 
@@ -193,7 +167,7 @@ class News(commands.GroupCog, group_name="news", group_description="Look up news
         self, interaction: discord.Interaction[NewsBot], topic: app_commands.Range[str, 1, 100] | None = None
     ) -> None:
         vis = await self._vis(interaction)
-        topic_name = await self._topic(topic, vis) if topic else None
+        topic_name = await resolve_topic(self.bot, topic, vis) if topic else None
 
         async def source(offset: int, limit: int) -> Page:
             return await self.bot.db.articles.latest(topic=topic_name, vis=vis, limit=limit, offset=offset)
