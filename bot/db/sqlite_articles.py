@@ -279,16 +279,31 @@ class SqliteArticleRepository:
         a link to a hidden article, or to a blocked provider or topic, is left out.
         """
         limit = max(1, min(limit, MAX_LIMIT))
+        # Some lists hold 100+ links: read only what a page can need (the page plus room for links
+        # this audience may not see), and the whole list only when that left the page short.
+        cap = limit * 4 + 8
+        items, capped = await self._related(article_id, vis, limit, cap)
+        if len(items) < limit and capped:
+            items, _ = await self._related(article_id, vis, limit, None)
+        return items
+
+    async def _related(
+        self, article_id: str, vis: Visibility, limit: int, cap: int | None
+    ) -> tuple[list[RelatedItem], bool]:
         params: Params = {"id": article_id}
         source = _where(visibility_sql(vis, params, alias="s"))
+        if cap is not None:
+            params["cap"] = cap
         # Links resolve here, by URL key, so they follow their targets as articles come and go.
         rows = await self._rows(
             "SELECT r.position, l.title, l.url, l.provider_name, l.provider_domain, l.published_at, "
             f"a.published, {SUMMARY_COLUMNS} "
             "FROM related_links r JOIN links l ON l.url_key = r.url_key LEFT JOIN articles a ON a.url_key = r.url_key "
-            f"WHERE r.rid = (SELECT s.rid FROM articles s WHERE s.id = :id AND {source}) ORDER BY r.position",
+            f"WHERE r.rid = (SELECT s.rid FROM articles s WHERE s.id = :id AND {source}) ORDER BY r.position"
+            + (" LIMIT :cap" if cap is not None else ""),
             params,
         )
+        capped = cap is not None and len(rows) >= cap
         blocked_topics = {fold(t) for t in vis.blocked_topics}
         blocked_domains = {d.lower() for d in vis.blocked_domains}
         items: list[RelatedItem] = []
@@ -327,7 +342,7 @@ class SqliteArticleRepository:
             )
             if len(items) >= limit:
                 break
-        return items
+        return items, capped
 
     # --- topics and stats ----------------------------------------------------------------------
 

@@ -238,3 +238,16 @@ async def test_related_honours_visibility(db: Database) -> None:
     ]
     assert await db.articles.related("a1", Visibility(hidden_ids=frozenset({"a1"}))) == []
     assert len(await db.articles.related("a1", EVERYTHING, limit=2)) == 2
+
+
+async def test_a_long_related_list_still_fills_the_page_when_most_links_are_hidden(db: Database) -> None:
+    # 120 links, the first 100 to articles this server hid: the page must come from the rest,
+    # beyond what a first, bounded read of the list covers.
+    targets = [make_article(n) for n in range(2, 122)]
+    links = related_to(*(t.url for t in targets))
+    await store(db, [make_article(1, related=links), *targets])
+    hidden = frozenset(t.id for t in targets[:100])
+    items = await db.articles.related("a1", Visibility(hidden_ids=hidden), limit=10)
+    assert [i.article.id for i in items if i.article] == [t.id for t in targets[100:110]]
+    everything = await db.articles.related("a1", Visibility(), limit=10)
+    assert [i.article.id for i in everything if i.article] == [t.id for t in targets[:10]]
