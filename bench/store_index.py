@@ -434,6 +434,7 @@ import discord  # the bot imports it at startup, so it belongs in the figure
 from bot.db import Database
 from bot.catalog import Catalog
 from bot.db.types import Visibility
+from bot.indexing import reindex
 from bench import naive
 result = {}
 gc.collect()
@@ -444,6 +445,11 @@ async def ours():
     catalog = await Catalog.load(db)
     gc.collect()
     result["loaded"] = status()
+    # What the bot also does at every start: reindex (nothing changed) and refresh the catalog.
+    await reindex(db, Path(sys.argv[4]))
+    await catalog.refresh()
+    gc.collect()
+    result["reindexed"] = status()
     vis = Visibility()
     queries = json.loads(sys.argv[3])
     for q in queries["search"]:
@@ -473,7 +479,7 @@ print(json.dumps(result))
 """
 
 
-def measure_memory(mode: str, db_path: Path, queries: QuerySet) -> dict[str, dict[str, float]]:
+def measure_memory(mode: str, db_path: Path, queries: QuerySet, content: Path) -> dict[str, dict[str, float]]:
     payload = json.dumps(
         {
             "search": queries.common[:50] + queries.rare[:50],
@@ -483,7 +489,7 @@ def measure_memory(mode: str, db_path: Path, queries: QuerySet) -> dict[str, dic
     )
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.run(
-        [sys.executable, "-c", _MEMORY_SCRIPT, mode, str(db_path), payload],
+        [sys.executable, "-c", _MEMORY_SCRIPT, mode, str(db_path), payload, str(content)],
         capture_output=True,
         text=True,
         env=env,
@@ -529,10 +535,10 @@ def run_size(size: int, opts: Options) -> SizeResult:
     ours = asyncio.run(run_ours(store, ours_db, queries, opts))
     tampered_ours = modified_files(store)
     _log("ours: memory of a fresh serving process")
-    mem_ours = measure_memory("ours", ours_db, queries)
+    mem_ours = measure_memory("ours", ours_db, queries, store.content)
     nv = run_naive(store, naive_db, queries, opts)
     _log("naive: memory of a fresh serving process")
-    mem_naive = measure_memory("naive", naive_db, queries)
+    mem_naive = measure_memory("naive", naive_db, queries, store.content)
 
     tampered = modified_files(store)
     if tampered_ours:
@@ -606,8 +612,9 @@ def run_size(size: int, opts: Options) -> SizeResult:
     name = f"throughput, {CONCURRENCY} concurrent mixed"
     qps_note = f"ratio column: ours/naive; {ours.qps_queries:,} queries"
     f.append(Figure(size, name, "q/s", ours.qps, nv.qps, note=qps_note, higher_is_better=True))
-    for stage, label in (("loaded", "at startup"), ("served", "after 150 queries")):
-        mine, theirs = mem_ours[stage], mem_naive[stage]
+    stages = (("loaded", "at startup"), ("reindexed", "+ reindex (no change)"), ("served", "+ 150 queries"))
+    for stage, label in stages:
+        mine, theirs = mem_ours[stage], mem_naive.get(stage, mem_naive["loaded"])
         rss, hwm = mine["VmRSS"], mine["VmHWM"]
         note = (
             f"peak (VmHWM) ours {hwm:.0f} MB, naive {theirs['VmHWM']:.0f} MB; "

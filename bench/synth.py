@@ -10,9 +10,10 @@ two brand words ("microsoft", "azure") that are planted in more than half of the
 Output is deterministic for a given ``(n, seed)``. A finished store has a ``manifest.json`` next to
 its ``content/`` folder; ``ensure_store`` reuses such a store instead of writing it again.
 
-Generation is a few seconds for 100k files: every article's ``related`` entry (a denormalised copy
-of the article, as in the real files) is formatted once, and each file's related list is a join of
-those pre-formatted blocks.
+Generation of 100k files (1.8 GB) takes 10-20 s on 2 CPUs, most of it the file system: every
+article's ``related`` entry (a denormalised copy of the article, as in the real files) is formatted
+once, each file's related list is a join of those pre-formatted blocks, and fixed-size chunks are
+built in worker processes with their own seeds (so the output does not depend on the CPU count).
 """
 
 from __future__ import annotations
