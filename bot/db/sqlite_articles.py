@@ -279,9 +279,10 @@ class SqliteArticleRepository:
         a link to a hidden article, or to a blocked provider or topic, is left out.
         """
         limit = max(1, min(limit, MAX_LIMIT))
-        # Some lists hold 100+ links: read only what a page can need (the page plus room for links
-        # this audience may not see), and the whole list only when that left the page short.
-        cap = limit * 4 + 8
+        # Some lists hold 100+ links, and the query's cost grows with the rows it reads (at 100k
+        # articles: 0.34 ms for 48 rows, 0.09 ms for 12). Read the page plus a little room for links
+        # this audience may not see, and the whole list only when that left the page short.
+        cap = limit + 2
         items, capped = await self._related(article_id, vis, limit, cap)
         if len(items) < limit and capped:
             items, _ = await self._related(article_id, vis, limit, None)
