@@ -24,7 +24,7 @@ from yaml.nodes import ScalarNode
 
 from bot.store.limits import MAX_NESTING_DEPTH
 
-__all__ = ["parse_simple_yaml"]
+__all__ = ["decode_double_quoted", "is_plain_string", "parse_simple_yaml"]
 
 _DASH: Final = 0
 _KEY: Final = 1
@@ -296,6 +296,36 @@ class _Parser:
             else:
                 result.append(None)
         return result
+
+
+def decode_double_quoted(body: str) -> str | None:
+    """The value of the one-line double-quoted scalar ``"body"`` as :func:`parse_simple_yaml` reads
+    it, or ``None`` for an escape outside the subset.
+
+    ``body`` is the text between the quotes: it must not contain an unescaped ``"``, a line break or
+    any character :func:`parse_simple_yaml` refuses outright (the caller checks that).
+    """
+    if "\\" not in body:
+        return body
+    try:
+        return _ESCAPE_RE.sub(_unescape, body)
+    except _OutsideSubset:
+        return None
+
+
+def is_plain_string(text: str) -> bool:
+    """Whether :func:`parse_simple_yaml` reads ``text``, written as a plain scalar after ``key: ``, as
+    the string ``text`` itself: not ``yes``, ``null``, ``0x1F`` or ``2023-07-13``, which PyYAML
+    resolves to other types, and nothing outside the subset (``a # b``, ``a: b``, ``&a``).
+
+    ``text`` must be one line without leading or trailing spaces or characters
+    :func:`parse_simple_yaml` refuses outright (the caller checks that).
+    """
+    try:
+        value = _scalar(text)
+    except _OutsideSubset:
+        return False
+    return isinstance(value, str) and value == text
 
 
 def parse_simple_yaml(text: str) -> Any | None:
