@@ -446,7 +446,7 @@ async def ours():
     gc.collect()
     result["loaded"] = status()
     # What the bot also does at every start: reindex (nothing changed) and refresh the catalog.
-    await reindex(db, Path(sys.argv[4]))
+    await reindex(db, Path(sys.argv[4]), isolate=True)
     await catalog.refresh()
     gc.collect()
     result["reindexed"] = status()

@@ -34,6 +34,7 @@ from multiprocessing import get_context
 from bot.db import Database
 from bot.db.repository import CatalogEntry
 from bot.db.types import ArticleChoice, TopicCount, Visibility
+from bot.memory import release_free_memory
 
 #: Discord's limit for a choice name.
 MAX_CHOICE_CHARS = 100
@@ -243,13 +244,15 @@ class _Clock:
 class Catalog:
     """``await Catalog.load(db)``, then ``complete_*`` synchronously; ``await refresh()`` after a reindex."""
 
-    def __init__(self, db: Database, snapshot: _Snapshot) -> None:
+    def __init__(self, db: Database, snapshot: _Snapshot, version: int = -1) -> None:
         self._db = db
         self._snap = snapshot
+        self._version = version
 
     @classmethod
     async def load(cls, db: Database) -> Catalog:
-        return cls(db, await cls._build(db))
+        version = await db.articles.version()  # read first: a change meanwhile means one more rebuild
+        return cls(db, await cls._build(db), version)
 
     @staticmethod
     async def _build(db: Database) -> _Snapshot:
@@ -265,7 +268,12 @@ class Catalog:
             return await loop.run_in_executor(pool, _build_snapshot, db.articles.catalog_reader())
 
     async def refresh(self) -> None:
-        self._snap = await self._build(self._db)
+        """Rebuild if the served articles changed since the last build (in any process)."""
+        version = await self._db.articles.version()
+        if version != self._version:
+            self._snap = await self._build(self._db)
+            self._version = version
+            release_free_memory()  # the snapshot it replaced
 
     def __len__(self) -> int:
         return len(self._snap.ids)

@@ -84,7 +84,7 @@ class NewsBot(commands.Bot):
     async def reindex(self) -> IndexReport:
         """Bring the index up to date with the content directory and refresh autocomplete."""
         started = time.perf_counter()
-        report = await reindex(self.db, self.settings.content_dir)
+        report = await reindex(self.db, self.settings.content_dir, isolate=True)
         for issue in report.rejected:
             log.warning("rejected %s", issue)
         if hasattr(self, "catalog"):

@@ -21,6 +21,7 @@ whoever edited it.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import time
@@ -31,14 +32,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from bot.db import Database
 from bot.db.records import ArticleRecord, article_record
 from bot.db.repository import FileKey, FileRow, IndexBatch
 from bot.db.types import IndexReport
+from bot.memory import release_free_memory
 from bot.store import loader
-from bot.store.loader import FileEntry
+from bot.store.discovery import Listing
 from bot.store.models import Article, LoadIssue, RelatedRef
 from bot.store.urls import normalize_url
 
@@ -59,6 +61,14 @@ CHUNK_FILES = 250
 BATCH_FILES = 10_000
 #: After a run that inserted this many articles, the full-text index is merged into one segment.
 OPTIMIZE_AFTER = 5_000
+#: With ``reindex(isolate=True)``, runs that parse at least this many files run in a child process.
+ISOLATE_MIN_FILES = 5_000
+
+
+class ScannedFile(NamedTuple):
+    rel_path: str
+    size: int
+    mtime_ns: int
 
 
 # --- parsing (runs in worker processes) ------------------------------------------------------
@@ -235,7 +245,7 @@ class _Run:
     """What one reindex knows while it applies its batches."""
 
     root: Path
-    on_disk: dict[str, FileEntry]
+    to_parse: dict[str, ScannedFile]
     db_empty: bool
     warnings: list[LoadIssue] = field(default_factory=list)
     inserted: int = 0
@@ -297,13 +307,15 @@ async def _step(
                 issues.setdefault(issue.path, []).append(issue)
 
     files: list[FileRow] = []
-    for path in [*batch_paths, *(p for p in members if p in issues)]:
-        entry = run.on_disk[path]
+    for path in batch_paths:
+        entry = run.to_parse[path]
         parsed_record = records.get(path)
-        known_key = members.get(path)
-        article_id = parsed_record.id if parsed_record else known_key.article_id if known_key else None
-        norm_url = parsed_record.norm_url if parsed_record else known_key.norm_url if known_key else None
+        article_id, norm_url = (parsed_record.id, parsed_record.norm_url) if parsed_record else (None, None)
         files.append(FileRow(path, entry.size, entry.mtime_ns, article_id, norm_url, _error_text(issues.get(path, ()))))
+    for path, key in members.items():
+        if path in issues:  # read again to settle its group; it keeps the size and mtime recorded
+            error = _error_text(issues[path])
+            files.append(FileRow(path, key.size, key.mtime_ns, key.article_id, key.norm_url, error))
     for path, issue in refused.items():
         files.append(FileRow(path, -1, -1, None, None, issue.reason))
         issues[path] = [issue]
@@ -323,45 +335,89 @@ async def _step(
 
 
 async def reindex(
-    db: Database, root: Path, *, workers: int | None = None, progress: Progress | None = None
+    db: Database,
+    root: Path,
+    *,
+    workers: int | None = None,
+    progress: Progress | None = None,
+    isolate: bool = False,
 ) -> IndexReport:
     """Index ``root`` into ``db``; only new and changed files are read. See the module docstring.
 
     ``progress(done, total)`` is called as files are parsed. Large runs are applied in several
     transactions of about ``BATCH_FILES`` files; readers see whole batches, never half of one.
     Runs on one ``Database`` take turns. Raises ``ContentUnavailable`` if ``root`` cannot be read.
+
+    With ``isolate``, a run that has at least ``ISOLATE_MIN_FILES`` files to parse is done by a
+    child process (``progress`` is then not called), so that the caller, a long-running bot, does
+    not keep the memory that a large run takes: hundreds of MB at 100,000 files, which Python
+    frees but does not give back to the system.
     """
     async with db.index.exclusive():
-        return await _reindex(db, Path(root), workers, progress)
+        try:
+            return await _reindex(db, Path(root), workers, progress, isolate)
+        finally:
+            release_free_memory()
 
 
-async def _reindex(db: Database, root: Path, workers: int | None, progress: Progress | None) -> IndexReport:
+async def _reindex(
+    db: Database, root: Path, workers: int | None, progress: Progress | None, isolate: bool
+) -> IndexReport:
     started = time.perf_counter()
-    # Both mostly wait on the kernel or SQLite, which release the GIL: run them side by side.
-    (entries, discover_issues), known = await asyncio.gather(
-        asyncio.to_thread(loader.discover, root), db.index.file_states()
-    )
-    unreadable = [i for i in discover_issues if i.path == "." and i.severity == "error"]
-    if unreadable and not entries:
+    found = await asyncio.to_thread(loader.listing, root)
+    unreadable = [i for i in found.issues if i.path == "." and i.severity == "error"]
+    if unreadable and not found:
         # Never mistake a missing or unmounted directory for "every article was deleted".
         raise ContentUnavailable(f"{root}: {unreadable[0].reason}")
-    on_disk = {e.rel_path: e for e in entries}
-    refused = {i.path: i for i in discover_issues if i.severity == "error"}
+    refused = {i.path: i for i in found.issues if i.severity == "error"}
+    warnings = [i for i in found.issues if i.severity != "error"]
 
     plan = _Plan()
-    for path, entry in on_disk.items():
-        state = known.get(path)
-        if state is None:
-            plan.new.append(path)
-        elif state != (entry.size, entry.mtime_ns):
-            plan.changed.append(path)
-        else:
-            plan.unchanged += 1
-    plan.deleted = [p for p in known if p not in on_disk and p not in refused]
-    gone = [p for p in refused if p in known and known[p][0] >= 0]  # was a file, now refused
-    log.debug("scanned %d files in %.2fs", len(on_disk), time.perf_counter() - started)
+    before = await db.index.last_listing()
+    if before is not None and before.digest() == found.digest():
+        # Exactly what the last complete run saw: nothing to compare, parse or apply.
+        plan.unchanged = len(found)
+        log.debug("scan of %d files matches the last run's (%.2fs)", len(found), time.perf_counter() - started)
+        return await _finish(db, plan, warnings, None, started, progress, optimize=False)
 
-    run = _Run(root, on_disk, db_empty=not known, warnings=[i for i in discover_issues if i.severity != "error"])
+    to_parse: dict[str, ScannedFile] = {}
+    gone: list[str] = []
+    moved = found.changed_since(before) if before is not None else None
+    if moved is not None:
+        # The same files as last time, some edited in place: only those need a look. Nothing is
+        # new, deleted or newly refused (a refused path is missing from the listing).
+        paths = found.rel_paths()
+        for i in moved:
+            to_parse[paths[i]] = ScannedFile(paths[i], found.sizes[i], found.mtimes[i])
+        plan.changed = list(to_parse)
+        plan.unchanged = len(found) - len(moved)
+        db_empty = False
+    else:
+        known = await db.index.file_states()
+        take = known.pop  # what is left in ``known`` afterwards is gone from disk
+        for entry in map(ScannedFile, found.rel_paths(), found.sizes, found.mtimes):
+            state = take(entry.rel_path, None)
+            if state is None:
+                plan.new.append(entry.rel_path)
+            elif state != (entry.size, entry.mtime_ns):
+                plan.changed.append(entry.rel_path)
+            else:
+                plan.unchanged += 1
+                continue
+            to_parse[entry.rel_path] = entry
+        plan.new.sort()
+        plan.changed.sort()
+        plan.deleted = sorted(p for p in known if p not in refused)
+        gone = sorted(p for p, (size, _) in known.items() if p in refused and size >= 0)  # was a file, now refused
+        db_empty = not known and not plan.changed and plan.unchanged == 0
+        del known
+    log.debug("scanned and compared %d files in %.2fs", len(found), time.perf_counter() - started)
+
+    if isolate and len(to_parse) >= ISOLATE_MIN_FILES:
+        log.info("indexing %d files in a child process", len(to_parse))
+        return await _reindex_in_child(db, root, workers)
+
+    run = _Run(root, to_parse, db_empty=db_empty, warnings=warnings)
     changed = set(plan.changed)
     first = True
     async for parsed in _parsed_batches(root, plan.new + plan.changed, workers, progress):
@@ -372,27 +428,53 @@ async def _reindex(db: Database, root: Path, workers: int | None, progress: Prog
         await _step(db, run, [], deleted=plan.deleted, refused=refused, gone=gone)
     log.debug("applied at %.2fs", time.perf_counter() - started)
 
+    return await _finish(db, plan, run.warnings, found, started, progress, optimize=run.inserted >= OPTIMIZE_AFTER)
+
+
+async def _finish(
+    db: Database,
+    plan: _Plan,
+    warnings: list[LoadIssue],
+    listing: Listing | None,
+    started: float,
+    progress: Progress | None,
+    *,
+    optimize: bool,
+) -> IndexReport:
+    """Record the run and report it. ``listing``: the scan it started from, for the next run to
+    compare with (``None``: the one recorded is still right)."""
     report = IndexReport(
         added=len(plan.new),
         changed=len(plan.changed),
         removed=len(plan.deleted),
         unchanged=plan.unchanged,
-        warnings=tuple(run.warnings),
+        warnings=tuple(warnings),
         seconds=time.perf_counter() - started,
         finished_at=datetime.now(UTC),
     )
-    await db.index.apply(IndexBatch(report=report, optimize=run.inserted >= OPTIMIZE_AFTER))
+    await db.index.apply(IndexBatch(report=report, optimize=optimize, listing=listing))
     rejected = tuple(i for i in await db.articles.file_issues() if i.severity == "error")
     total = len(plan.new) + len(plan.changed)
     if progress:
         progress(total, total)
-    return IndexReport(
-        added=report.added,
-        changed=report.changed,
-        removed=report.removed,
-        unchanged=report.unchanged,
-        rejected=rejected,
-        warnings=report.warnings,
-        seconds=time.perf_counter() - started,
-        finished_at=datetime.now(UTC),
-    )
+    return dataclasses.replace(report, rejected=rejected, seconds=time.perf_counter() - started)
+
+
+def _reindex_child(database_path: str, root: str, workers: int | None) -> IndexReport:
+    """``reindex`` in a child process (see ``reindex(isolate=True)``)."""
+
+    async def run() -> IndexReport:
+        db = await Database.open(Path(database_path))
+        try:
+            return await reindex(db, Path(root), workers=workers)
+        finally:
+            await db.close()
+
+    return asyncio.run(run())
+
+
+async def _reindex_in_child(db: Database, root: Path, workers: int | None) -> IndexReport:
+    loop = asyncio.get_running_loop()
+    # "spawn", as for the parse workers: this process has threads (database, event loop helpers).
+    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
+        return await loop.run_in_executor(pool, _reindex_child, str(db.path), str(root), workers)

@@ -112,6 +112,33 @@ async def test_refresh_sees_a_reindex(db: Database, catalog: Catalog) -> None:
     assert [c.id for c in catalog.complete_articles("fresh", DEFAULT)] == ["a9"]
 
 
+async def test_refresh_rebuilds_only_when_articles_changed_in_any_process(
+    db: Database, catalog: Catalog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    builds = 0
+    build = Catalog._build
+
+    async def counting(database: Database) -> _Snapshot:
+        nonlocal builds
+        builds += 1
+        return await build(database)
+
+    monkeypatch.setattr(Catalog, "_build", staticmethod(counting))
+    await catalog.refresh()
+    assert builds == 0  # nothing changed: the bot keeps its catalog (and its memory)
+    # Another process (here, another connection) indexes an article into the same database.
+    other = await Database.open(tmp_path / "news.sqlite3")
+    try:
+        await store(other, [make_article(9, title="Fresh gear review", provider=Provider("X", "x.example"))])
+    finally:
+        await other.close()
+    await catalog.refresh()
+    assert builds == 1
+    assert [c.id for c in catalog.complete_articles("fresh", DEFAULT)] == ["a9"]
+    await catalog.refresh()
+    assert builds == 1
+
+
 async def test_topics_complete_with_counts(catalog: Catalog) -> None:
     assert [(t.name, t.count) for t in catalog.complete_topics("", DEFAULT)] == [
         ("Bikes", 3),

@@ -10,6 +10,7 @@ import pytest
 
 from bot import indexing
 from bot.db import Database
+from bot.db.repository import IndexBatch
 from bot.db.types import IndexReport, Visibility
 from bot.indexing import ContentUnavailable, reindex
 from bot.store import loader
@@ -304,3 +305,134 @@ async def test_real_corpus_indexes_and_reindexes_incrementally(db: Database) -> 
         if item.article is not None
     ]
     assert resolved, "related links of the diablo4 window mostly point at files in the same window"
+
+
+# --- comparing with the last scan --------------------------------------------------------------
+
+
+def refuse_file_by_file(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make a run fail if it compares file by file (reads every known file's state)."""
+
+    async def refuse() -> dict[str, tuple[int, int]]:
+        raise AssertionError("compared file by file")
+
+    monkeypatch.setattr(db.index, "file_states", refuse)
+
+
+async def test_an_unchanged_store_is_recognised_from_the_last_scan(
+    db: Database, content: Path, parsed: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await reindex(db, content)
+    first = (await db.articles.stats(EVERYTHING)).last_indexed_at
+    parsed.clear()
+    refuse_file_by_file(db, monkeypatch)
+    applied: list[IndexBatch] = []
+    apply = db.index.apply
+
+    async def recording(batch: IndexBatch) -> None:
+        applied.append(batch)
+        await apply(batch)
+
+    monkeypatch.setattr(db.index, "apply", recording)
+    report = await reindex(db, content)
+    assert parsed == []
+    # Only the run itself is recorded: no batch, and the stored scan is not written again.
+    assert [(b.report is not None, b.listing, b.files, b.drop_paths) for b in applied] == [(True, None, (), ())]
+    assert counts(report) == (0, 0, 0, 3)
+    assert report.rejected == ()
+    assert first is not None
+    assert await search_ids(db, "widgets") == ["beta", "gamma"]
+
+
+async def test_edits_in_place_are_found_without_comparing_every_file(
+    db: Database, content: Path, parsed: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await reindex(db, content)
+    parsed.clear()
+    refuse_file_by_file(db, monkeypatch)
+    write(content, "news/alpha.md", article_text("Alpha sprockets", "https://example.org/alpha"))
+    write(content, "news/gamma.md", article_text("Gamma sprockets", "https://example.org/gamma"))
+    report = await reindex(db, content)
+    assert sorted(parsed) == ["news/alpha.md", "news/gamma.md"]
+    assert counts(report) == (0, 2, 0, 1)
+    assert await search_ids(db, "sprockets") == ["alpha", "gamma"]
+
+
+async def test_a_run_that_stopped_half_way_is_compared_file_by_file_next_time(
+    db: Database, content: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await reindex(db, content)
+    path = content / "news/beta.md"
+    original, stat = path.read_bytes(), path.stat()
+    write(content, "news/beta.md", article_text("Beta sprockets", "https://example.org/beta"))
+
+    async def crash(*args: object, **kwargs: object) -> IndexReport:
+        raise RuntimeError("power cut")
+
+    monkeypatch.setattr(indexing, "_finish", crash)
+    with pytest.raises(RuntimeError):
+        await reindex(db, content)  # the edit was applied, the run never recorded its end
+    assert await search_ids(db, "sprockets") == ["beta"]
+    monkeypatch.undo()
+
+    # The directory now looks exactly as the last complete run saw it. Trusting that run's scan
+    # would keep serving the edit; the database must be compared with the files instead.
+    path.write_bytes(original)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    report = await reindex(db, content)
+    assert counts(report) == (0, 1, 0, 2)
+    assert await search_ids(db, "sprockets") == []
+    assert await search_ids(db, "widgets") == ["beta", "gamma"]
+
+
+async def test_files_added_and_removed_are_found_when_the_listing_changes(
+    db: Database, content: Path, parsed: list[str]
+) -> None:
+    await reindex(db, content)
+    parsed.clear()
+    (content / "news/gamma.md").unlink()
+    write(content, "news/delta.md", article_text("Delta widgets", "https://example.org/delta"))
+    report = await reindex(db, content)
+    assert parsed == ["news/delta.md"]
+    assert counts(report) == (1, 0, 1, 2)
+    assert await search_ids(db, "widgets") == ["beta", "delta"]
+
+
+async def test_an_edited_article_keeps_its_related_links_and_shared_links_outlive_one_referrer(
+    db: Database, content: Path
+) -> None:
+    shared = "https://elsewhere.example.net/story"
+    write(content, "news/delta.md", article_text("Delta", "https://example.org/delta", related=[shared]))
+    write(content, "news/eps.md", article_text("Eps", "https://example.org/eps", related=[shared]))
+    await reindex(db, content)
+    write(content, "news/delta.md", article_text("Delta edited", "https://example.org/delta", related=[shared]))
+    await reindex(db, content)
+    assert [item.url for item in await db.articles.related("delta", EVERYTHING)] == [shared]
+    (content / "news/delta.md").unlink()
+    await reindex(db, content)
+    assert [item.url for item in await db.articles.related("eps", EVERYTHING)] == [shared]
+    (content / "news/eps.md").unlink()
+    await reindex(db, content)
+    write(content, "news/zeta.md", article_text("Zeta", "https://example.org/zeta", related=[shared]))
+    await reindex(db, content)
+    # The link was forgotten with its last referrer and comes back with the new one's text.
+    [item] = await db.articles.related("zeta", EVERYTHING)
+    assert (item.url, item.title) == (shared, "Related 0")
+
+
+async def test_a_large_run_can_be_done_by_a_child_process(
+    db: Database, content: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(indexing, "ISOLATE_MIN_FILES", 2)
+    caplog.set_level("INFO", logger="bot.indexing")
+    report = await reindex(db, content, isolate=True)
+    assert counts(report) == (3, 0, 0, 0)
+    assert "indexing 3 files in a child process" in caplog.text
+    assert await search_ids(db, "widgets") == ["beta", "gamma"]
+    # Small runs stay in this process.
+    caplog.clear()
+    write(content, "news/beta.md", article_text("Beta sprockets", "https://example.org/beta"))
+    report = await reindex(db, content, isolate=True)
+    assert counts(report) == (0, 1, 0, 2)
+    assert "child process" not in caplog.text
+    assert await search_ids(db, "sprockets") == ["beta"]

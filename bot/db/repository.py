@@ -19,6 +19,7 @@ from bot.db.types import (
     TopicCount,
     Visibility,
 )
+from bot.store.discovery import Listing
 from bot.store.models import Article, LoadIssue
 
 __all__ = [
@@ -52,12 +53,15 @@ FileState = tuple[int, int]
 
 class FileKey(NamedTuple):
     """How a known file takes part in de-duplication: its article id and normalised URL (both
-    ``None`` when it failed to parse), and whether its article is the one being served."""
+    ``None`` when it failed to parse), whether its article is the one being served, and the size
+    and mtime recorded for it."""
 
     rel_path: str
     article_id: str | None
     norm_url: str | None
     active: bool
+    size: int
+    mtime_ns: int
 
 
 class FileRow(NamedTuple):
@@ -88,6 +92,9 @@ class IndexBatch:
     report: IndexReport | None = None
     #: Merge the full-text index afterwards (worth it after large runs).
     optimize: bool = False
+    #: Given with ``report``: the scan this run started from, which the next run compares its own
+    #: scan with. Any batch that changes files forgets it first.
+    listing: Listing | None = None
 
 
 class ArticleRepository(Protocol):
@@ -121,6 +128,10 @@ class ArticleRepository(Protocol):
 
     def catalog_reader(self) -> Callable[[], list[CatalogEntry]]: ...
 
+    async def version(self) -> int:
+        """A number that changes whenever the served articles change, whichever process indexed."""
+        ...
+
     async def file_issues(self) -> list[LoadIssue]: ...
 
 
@@ -130,6 +141,11 @@ class IndexStore(Protocol):
     def exclusive(self) -> AbstractAsyncContextManager[object]: ...
 
     async def file_states(self) -> dict[str, FileState]: ...
+
+    async def last_listing(self) -> Listing | None:
+        """The scan the last complete run started from (``IndexBatch.listing``), without its
+        problems (its digest covers them), or ``None`` if any batch has been applied since."""
+        ...
 
     async def file_keys(self, rel_paths: Collection[str]) -> list[FileKey]: ...
 

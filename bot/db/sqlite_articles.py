@@ -27,6 +27,8 @@ from bot.db.types import IndexStats, Page, RelatedItem, Sort, TopicCount, Visibi
 from bot.store.models import Article, LoadIssue
 
 log = logging.getLogger(__name__)
+#: ``meta`` key of the counter behind ``version()``, raised by every index batch that changes articles.
+ARTICLES_VERSION_KEY = "articles.version"
 
 # Above this many matching documents for the rarest query word, ranking every match with bm25
 # costs more than the latency budget, so results come newest first instead.
@@ -410,6 +412,10 @@ class SqliteArticleRepository:
         """``catalog_entries`` as a picklable function to run in another process: building the
         catalog there keeps the 100k-row intermediate objects out of the serving process."""
         return functools.partial(read_catalog_entries, self._path)
+
+    async def version(self) -> int:
+        rows = await self._rows("SELECT value FROM meta WHERE key = :key", {"key": ARTICLES_VERSION_KEY})
+        return int(rows[0][0]) if rows else 0
 
     async def file_issues(self) -> list[LoadIssue]:
         """Every problem the last index runs recorded, errors first, by path."""

@@ -23,19 +23,21 @@ import aiosqlite
 from bot.db.connect import connect_sync
 from bot.db.records import ArticleRecord, LinkRow, epoch
 from bot.db.repository import FileKey, FileState, IndexBatch
-from bot.db.sqlite_articles import fold
+from bot.db.sqlite_articles import ARTICLES_VERSION_KEY, fold
+from bot.store.discovery import Listing
 
 log = logging.getLogger(__name__)
 
 KEEP_RUNS = 100
+
 #: Articles are numbered by publication second times 2**RID_SHIFT, plus a tie-breaker.
 RID_SHIFT = 10
 
 _FTS_COLUMNS = "title, excerpt, body, topics, provider_name"
 
 _FILE_KEY = (
-    "SELECT f.rel_path, f.article_id, f.norm_url, EXISTS (SELECT 1 FROM articles a WHERE a.path = f.rel_path) "
-    "FROM files f"
+    "SELECT f.rel_path, f.article_id, f.norm_url, EXISTS (SELECT 1 FROM articles a WHERE a.path = f.rel_path), "
+    "f.size, f.mtime_ns FROM files f"
 )
 
 
@@ -51,8 +53,17 @@ class SqliteIndexStore:
 
     async def file_states(self) -> dict[str, FileState]:
         rows = list(await self._light.execute_fetchall("SELECT rel_path, size, mtime_ns FROM files"))
-        # Built by C-level helpers: this runs on every start, for every file.
+        # Built by C-level helpers: this runs for every file whenever the content changed.
         return dict(zip(map(itemgetter(0), rows), map(itemgetter(1, 2), rows), strict=True))
+
+    async def last_listing(self) -> Listing | None:
+        rows = list(
+            await self._light.execute_fetchall(
+                "SELECT p.paths, s.sizes, s.mtimes, s.digest "
+                "FROM last_scan s JOIN scan_paths p ON p.hash = s.paths_hash"
+            )
+        )
+        return Listing.stored(*rows[0]) if rows else None
 
     async def file_keys(self, rel_paths: Collection[str]) -> list[FileKey]:
         if not rel_paths:
@@ -60,7 +71,7 @@ class SqliteIndexStore:
         rows = await self._light.execute_fetchall(
             f"{_FILE_KEY} WHERE f.rel_path IN (SELECT value FROM json_each(?))", [json.dumps(list(rel_paths))]
         )
-        return [FileKey(p, i, u, bool(active)) for p, i, u, active in rows]
+        return [FileKey(p, i, u, bool(active), size, mtime) for p, i, u, active, size, mtime in rows]
 
     async def files_sharing(self, *, norm_urls: Collection[str], article_ids: Collection[str]) -> list[FileKey]:
         if not norm_urls and not article_ids:
@@ -70,7 +81,7 @@ class SqliteIndexStore:
             f"UNION {_FILE_KEY} WHERE f.article_id IN (SELECT value FROM json_each(?))",
             [json.dumps(list(norm_urls)), json.dumps(list(article_ids))],
         )
-        return [FileKey(p, i, u, bool(active)) for p, i, u, active in rows]
+        return [FileKey(p, i, u, bool(active), size, mtime) for p, i, u, active, size, mtime in rows]
 
     async def apply(self, batch: IndexBatch) -> None:
         await asyncio.to_thread(_apply, self._path, batch)
@@ -135,10 +146,20 @@ def _assign_rids(conn: sqlite3.Connection, records: list[ArticleRecord], empty: 
 
 
 def _write(conn: sqlite3.Connection, batch: IndexBatch, started: float) -> int:
+    if batch.drop_paths or batch.articles or batch.files or batch.forget_paths or batch.issues:
+        # From here until the run records its report, the last scan no longer describes the
+        # database: a run that stops half-way must be compared file by file next time.
+        conn.execute("DELETE FROM last_scan")
+    if batch.drop_paths or batch.articles:
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?, '1') "
+            "ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+            [ARTICLES_VERSION_KEY],
+        )
     dropped_rids: dict[str, int] = {}
     stale_topics: set[int] = set()
     stale_domains: set[str] = set()
-    stale_links: set[int] = set()
+    refs: Counter[int] = Counter()  # change in each link's reference count
     if batch.drop_paths:
         dropped = _json_list(batch.drop_paths)
         for rid, article_id, domain in conn.execute(
@@ -159,13 +180,12 @@ def _write(conn: sqlite3.Connection, batch: IndexBatch, started: float) -> int:
                 f"SELECT 'delete', rid, {_FTS_COLUMNS} FROM articles WHERE path IN (SELECT value FROM json_each(?))",
                 [dropped],
             )
-            released = conn.execute(
-                "SELECT count(*), url_key FROM related_links WHERE rid IN (SELECT value FROM json_each(?)) "
+            for key, count in conn.execute(
+                "SELECT url_key, count(*) FROM related_links WHERE rid IN (SELECT value FROM json_each(?)) "
                 "GROUP BY url_key",
                 [json.dumps(list(dropped_rids.values()))],
-            ).fetchall()
-            conn.executemany("UPDATE links SET refs = refs - ? WHERE url_key = ?", released)
-            stale_links.update(key for _, key in released)
+            ):
+                refs[key] -= count
             conn.execute("DELETE FROM articles WHERE path IN (SELECT value FROM json_each(?))", [dropped])
 
     # Oldest first: the newest article's spelling of a provider name is the one kept.
@@ -207,18 +227,26 @@ def _write(conn: sqlite3.Connection, batch: IndexBatch, started: float) -> int:
         _topic_rows(records, rids, topic_ids),
     )
     links: dict[int, LinkRow] = {}
-    refs: Counter[int] = Counter()
     for record in records:  # oldest first: the newest copy of a link's text wins
         for row in record.links:
             links[row[0]] = row
             refs[row[0]] += 1
+    # Only rows that really change are written: an article edited in place releases and takes back
+    # the same links, and rewriting thousands of unchanged rows scattered over the table made its
+    # commit several times slower.
     conn.executemany(
         "INSERT INTO links (url_key, title, url, provider_name, provider_domain, published_at, refs) "
         "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (url_key) DO UPDATE SET title = excluded.title, url = excluded.url, "
         "provider_name = excluded.provider_name, provider_domain = excluded.provider_domain, "
-        "published_at = excluded.published_at, refs = links.refs + excluded.refs",
+        "published_at = excluded.published_at, refs = links.refs + excluded.refs "
+        "WHERE excluded.refs != 0 OR links.title IS NOT excluded.title OR links.url IS NOT excluded.url "
+        "OR links.provider_name IS NOT excluded.provider_name "
+        "OR links.provider_domain IS NOT excluded.provider_domain OR links.published_at IS NOT excluded.published_at",
         [(*row, refs[key]) for key, row in links.items()],
     )
+    released = [(-delta, key) for key, delta in refs.items() if delta < 0 and key not in links]
+    conn.executemany("UPDATE links SET refs = refs - ? WHERE url_key = ?", released)
+    stale_links = [key for key, delta in refs.items() if delta < 0]
     conn.executemany(
         "INSERT INTO related_links (rid, position, url_key) SELECT ?, key, value FROM json_each(?)",
         [(rid, r.link_keys) for rid, r in zip(rids, records, strict=True) if r.links],
@@ -285,6 +313,16 @@ def _write(conn: sqlite3.Connection, batch: IndexBatch, started: float) -> int:
                 report.unchanged,
             ],
         )
+    if report is not None and batch.listing is not None:
+        listing = batch.listing
+        paths_hash = listing.paths_hash()
+        if conn.execute("SELECT NOT EXISTS (SELECT 1 FROM scan_paths WHERE hash = ?)", [paths_hash]).fetchone()[0]:
+            conn.execute("INSERT INTO scan_paths (hash, paths) VALUES (?, ?)", [paths_hash, listing.paths])
+        conn.execute(
+            "INSERT OR REPLACE INTO last_scan (id, digest, paths_hash, sizes, mtimes) VALUES (1, ?, ?, ?, ?)",
+            [listing.digest(), paths_hash, *listing.numbers()],
+        )
+        conn.execute("DELETE FROM scan_paths WHERE hash != ?", [paths_hash])
     conn.execute("DELETE FROM index_runs WHERE id <= (SELECT max(id) FROM index_runs) - ?", [KEEP_RUNS])
     return len(records)
 

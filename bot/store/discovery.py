@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
-from dataclasses import dataclass
+import sys
+from array import array
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.store.models import LoadIssue
 
-__all__ = ["ARTICLE_SUFFIXES", "FileEntry", "discover"]
+__all__ = ["ARTICLE_SUFFIXES", "FileEntry", "Listing", "discover", "listing", "scan"]
 
 log = logging.getLogger(__name__)
 
@@ -43,27 +47,33 @@ def _inside(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
-def discover(root: Path) -> tuple[list[FileEntry], list[LoadIssue]]:
-    """Every ``*.md`` and ``*.txt`` file under ``root``, sorted by path, and the problems met.
+def scan(root: Path, issues: list[LoadIssue]) -> Iterator[tuple[str, int, int]]:
+    """``(rel_path, size, mtime_ns)`` of every ``*.md`` and ``*.txt`` file under ``root``, in no
+    particular order; the problems met are appended to ``issues`` as the scan goes.
 
     Hidden files and directories (names starting with ``.``) and ``_site*`` directories are
     skipped. Links are followed only while they stay inside ``root``: a link leading outside is
     reported as an error and not followed, a broken link likewise. Each directory is scanned once
-    (real paths before linked ones); a second route to it, such as a link loop, is skipped with a
-    warning, so loops cannot make the scan run forever.
+    (real paths before linked ones, siblings in name order); a second route to it, such as a link
+    loop, is skipped with a warning, so loops cannot make the scan run forever.
+
+    A generator of plain tuples, because it runs on every reindex and every watcher tick: at
+    100,000 files, sorting ``DirEntry`` objects and building records cost more than the stat
+    calls themselves, and a consumer such as the index can compare the scan without keeping it.
     """
     real_root = os.path.realpath(root)
-    entries: list[FileEntry] = []
-    issues: list[LoadIssue] = []
     try:
         root_stat = os.stat(real_root)
     except OSError as exc:
-        return [], [LoadIssue(".", f"cannot read the content directory: {exc.strerror}")]
+        issues.append(LoadIssue(".", f"cannot read the content directory: {exc.strerror}"))
+        return
     visited = {(root_stat.st_dev, root_stat.st_ino)}
     pending: list[tuple[str, str]] = [(str(root), "")]
     # Linked directories wait until every real one is scanned, so a file reachable both ways keeps
     # the path where it really lives.
     linked: list[tuple[str, str, tuple[int, int], str]] = []
+    suffixes = _SUFFIX_TUPLE
+    stat = os.stat
     while pending or linked:
         if pending:
             directory, prefix = pending.pop()
@@ -76,14 +86,29 @@ def discover(root: Path) -> tuple[list[FileEntry], list[LoadIssue]]:
                 continue
             visited.add(key)
         try:
-            with os.scandir(directory) as scan:
-                children = sorted(scan, key=lambda entry: entry.name)
+            with os.scandir(directory) as entries:
+                children = list(entries)
         except OSError as exc:
             issues.append(LoadIssue(prefix.rstrip("/") or ".", f"cannot read directory: {exc.strerror}"))
             continue
+        special: list[os.DirEntry[str]] = []
         for child in children:
-            if _skipped(child.name):
-                continue
+            name = child.name
+            try:
+                # The common case first, with the fewest calls: a plain article file.
+                if name.lower().endswith(suffixes) and not child.is_symlink() and not child.is_dir():
+                    if _skipped(name):
+                        continue
+                    info = stat(child.path)
+                    yield prefix + name, info.st_size, info.st_mtime_ns
+                elif not _skipped(name) and (child.is_symlink() or child.is_dir()):
+                    special.append(child)
+            except OSError as exc:
+                issues.append(LoadIssue(prefix + name, f"broken link or unreadable entry: {exc.strerror}"))
+        # Directories and links are rare: taken in name order, so which of two routes to one
+        # directory wins does not depend on the order the filesystem lists them in.
+        subdirs: list[tuple[str, str]] = []
+        for child in sorted(special, key=lambda entry: entry.name):
             rel_path = prefix + child.name
             target = ""
             try:
@@ -102,12 +127,118 @@ def discover(root: Path) -> tuple[list[FileEntry], list[LoadIssue]]:
                 issues.append(LoadIssue(rel_path, f"broken link or unreadable entry: {exc.strerror}"))
                 continue
             if not is_dir:
-                entries.append(FileEntry(rel_path=rel_path, size=info.st_size, mtime_ns=info.st_mtime_ns))
+                yield rel_path, info.st_size, info.st_mtime_ns
             elif is_link:
                 linked.append((child.path, rel_path + "/", (info.st_dev, info.st_ino), target))
             elif (info.st_dev, info.st_ino) not in visited:
                 visited.add((info.st_dev, info.st_ino))
-                pending.append((child.path, rel_path + "/"))
-    entries.sort(key=lambda entry: entry.rel_path)
+                subdirs.append((child.path, rel_path + "/"))
+        pending.extend(reversed(subdirs))  # popped from the end: in name order
+
+
+def discover(root: Path) -> tuple[list[FileEntry], list[LoadIssue]]:
+    """Every ``*.md`` and ``*.txt`` file under ``root``, sorted by path, and the problems met
+    (see :func:`scan`)."""
+    issues: list[LoadIssue] = []
+    entries = [FileEntry(*found) for found in sorted(scan(root, issues))]
     log.debug("discovered %d article files under %s (%d issues)", len(entries), root, len(issues))
     return entries, issues
+
+
+#: Compare a listing's numbers in blocks of this many entries (one memcmp each), then one by one.
+_BLOCK = 256
+
+
+@dataclass(eq=False)
+class Listing:
+    """A stat scan in compact form, in the order the filesystem lists files.
+
+    One buffer and two arrays rather than a tuple per file: it is taken on every reindex, and at
+    100,000 files tuples would leave megabytes of small objects behind in a long-running bot,
+    while these are given back whole when freed. They are also what the index stores to compare
+    the next scan with (:meth:`changed_since`).
+    """
+
+    paths: bytes | bytearray = field(default_factory=bytearray)  # UTF-8 (surrogateescape), NUL after each
+    sizes: array[int] = field(default_factory=lambda: array("q"))
+    mtimes: array[int] = field(default_factory=lambda: array("q"))
+    issues: list[LoadIssue] = field(default_factory=list)
+    _digest: str = ""
+    _paths_hash: str = ""
+
+    def __len__(self) -> int:
+        return len(self.sizes)
+
+    def digest(self) -> str:
+        """Equal for identical scans (files, sizes, mtimes, order and problems met)."""
+        if not self._digest:
+            digest = hashlib.blake2b(self.paths_hash().encode(), digest_size=16)
+            for part in (self.sizes, self.mtimes):
+                digest.update(len(part).to_bytes(8, "little"))
+                digest.update(part)
+            for issue in self.issues:
+                digest.update(f"{issue.path}\0{issue.severity}\0{issue.reason}\n".encode(errors="surrogateescape"))
+            self._digest = digest.hexdigest()
+        return self._digest
+
+    def paths_hash(self) -> str:
+        """Equal for scans that list the same paths in the same order."""
+        if not self._paths_hash:
+            self._paths_hash = hashlib.blake2b(self.paths, digest_size=16).hexdigest()
+        return self._paths_hash
+
+    def rel_paths(self) -> list[str]:
+        return self.paths.decode(errors="surrogateescape").split("\0")[:-1]
+
+    def changed_since(self, before: Listing) -> list[int] | None:
+        """Positions whose size or mtime differ from ``before``, if both list exactly the same
+        paths in the same order (files edited in place); ``None`` otherwise."""
+        if self.paths != before.paths:
+            return None
+        changed: set[int] = set()
+        for mine, theirs in ((self.sizes, before.sizes), (self.mtimes, before.mtimes)):
+            a, b = mine.tobytes(), theirs.tobytes()
+            width = _BLOCK * mine.itemsize
+            for start in range(0, len(a), width):
+                if a[start : start + width] != b[start : start + width]:
+                    first = start // mine.itemsize
+                    changed.update(i for i in range(first, min(first + _BLOCK, len(mine))) if mine[i] != theirs[i])
+        return sorted(changed)
+
+    def numbers(self) -> tuple[bytes, bytes]:
+        """``sizes`` and ``mtimes`` as stored: little-endian int64."""
+        return _little_endian(self.sizes), _little_endian(self.mtimes)
+
+    @classmethod
+    def stored(cls, paths: bytes, sizes: bytes, mtimes: bytes, digest: str) -> Listing:
+        """A listing as stored: ``paths``, :meth:`numbers` and :meth:`digest` (the problems met
+        are not kept; the digest covers them)."""
+        return cls(paths, _from_little_endian(sizes), _from_little_endian(mtimes), [], digest)
+
+
+def _little_endian(values: array[int]) -> bytes:
+    if sys.byteorder == "little":
+        return values.tobytes()
+    swapped = array("q", values)
+    swapped.byteswap()
+    return swapped.tobytes()
+
+
+def _from_little_endian(blob: bytes) -> array[int]:
+    values = array("q")
+    values.frombytes(blob)
+    if sys.byteorder != "little":
+        values.byteswap()
+    return values
+
+
+def listing(root: Path) -> Listing:
+    """:func:`scan` as a :class:`Listing`."""
+    paths, sizes, mtimes = bytearray(), array("q"), array("q")
+    issues: list[LoadIssue] = []
+    add_size, add_mtime = sizes.append, mtimes.append
+    for path, size, mtime_ns in scan(root, issues):
+        paths += path.encode(errors="surrogateescape") + b"\0"
+        add_size(size)
+        add_mtime(mtime_ns)
+    return Listing(paths, sizes, mtimes, issues)

@@ -2,7 +2,7 @@
 
 The pieces, each usable on its own:
 
-* :func:`discover` lists candidate files (stat only);
+* :func:`discover` lists candidate files (stat only; :func:`scan` is its unsorted stream);
 * :func:`parse_article` turns one file's bytes into an article, pure and never raising for bad
   input; :func:`load_file` reads and parses one file; :func:`parse_files` does a batch and is what
   worker processes run;
@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.store.dedupe import dedupe
-from bot.store.discovery import FileEntry, discover
+from bot.store.discovery import FileEntry, Listing, discover, listing, scan
 from bot.store.fields import FieldError, build_article
 from bot.store.limits import MAX_FILE_BYTES
 from bot.store.models import Article, LoadIssue
@@ -37,13 +37,16 @@ from bot.store.yamlparse import FrontMatterError, parse_front_matter, split_fron
 
 __all__ = [
     "FileEntry",
+    "Listing",
     "LoadResult",
     "dedupe",
     "discover",
+    "listing",
     "load_directory",
     "load_file",
     "parse_article",
     "parse_files",
+    "scan",
 ]
 
 log = logging.getLogger(__name__)

@@ -6,7 +6,10 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from bot.store.discovery import FileEntry, discover
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.store.discovery import FileEntry, Listing, discover, listing
 
 
 def touch(path: Path, text: str = "---\ntitle: x\n---\n") -> Path:
@@ -127,3 +130,77 @@ def test_missing_root_is_an_issue_not_an_exception(tmp_path: Path) -> None:
     entries, issues = discover(tmp_path / "nope")
     assert entries == []
     assert [issue.reason for issue in issues] == ["cannot read the content directory: No such file or directory"]
+
+
+# --- Listing: the compact scan the index compares runs with -----------------------------------
+
+
+def make_listing(files: list[tuple[str, int, int]]) -> Listing:
+    listing = Listing()
+    for path, size, mtime in files:
+        listing.paths += path.encode() + b"\0"  # type: ignore[operator]
+        listing.sizes.append(size)
+        listing.mtimes.append(mtime)
+    return listing
+
+
+def test_listing_holds_what_discover_finds(tmp_path: Path) -> None:
+    for name in ("b.md", "a/c.txt", "a/d.md", "skip.png"):
+        touch(tmp_path / name, "x" * len(name))
+    entries, issues = discover(tmp_path)
+    found = listing(tmp_path)
+    assert sorted(zip(found.rel_paths(), found.sizes, found.mtimes, strict=True)) == [
+        (e.rel_path, e.size, e.mtime_ns) for e in entries
+    ]
+    assert found.issues == issues == []
+
+
+def test_listing_digest_changes_with_any_file_detail(tmp_path: Path) -> None:
+    path = touch(tmp_path / "a.md", "one")
+    first = listing(tmp_path).digest()
+    assert listing(tmp_path).digest() == first
+    os.utime(path, ns=(1_700_000_000_000_000_000, 1_700_000_000_000_000_001))
+    touched = listing(tmp_path).digest()
+    assert touched != first
+    (tmp_path / "gone.md").symlink_to(tmp_path / "missing.md")  # a problem met is part of the scan
+    assert listing(tmp_path).digest() != touched
+
+
+files_strategy = st.lists(
+    st.tuples(
+        st.text(min_size=1, max_size=12).filter(lambda t: "\0" not in t), st.integers(0, 2**40), st.integers(0, 2**62)
+    ),
+    max_size=600,
+)
+
+
+@given(files=files_strategy, data=st.data())
+@settings(max_examples=60, deadline=None)
+def test_changed_since_finds_exactly_the_files_whose_size_or_mtime_moved(
+    files: list[tuple[str, int, int]], data: st.DataObject
+) -> None:
+    edited = list(files)
+    moved = data.draw(st.sets(st.integers(0, max(0, len(files) - 1)), max_size=len(files))) if files else set()
+    for i in moved:
+        path, size, mtime = edited[i]
+        if data.draw(st.booleans()):
+            edited[i] = (path, size + 1, mtime)
+        else:
+            edited[i] = (path, size, mtime - 1)
+    before, after = make_listing(files), make_listing(edited)
+    assert after.changed_since(before) == sorted(moved)
+    assert (after.digest() == before.digest()) == (not moved)
+    # What the index stores and reads back compares the same way.
+    stored = Listing.stored(bytes(before.paths), *before.numbers(), before.digest())
+    assert stored.digest() == before.digest()
+    assert after.changed_since(stored) == sorted(moved)
+
+
+@given(files=files_strategy.filter(bool), extra=st.text(min_size=1, max_size=5).filter(lambda t: "\0" not in t))
+@settings(max_examples=40, deadline=None)
+def test_changed_since_declines_when_the_paths_differ(files: list[tuple[str, int, int]], extra: str) -> None:
+    before = make_listing(files)
+    assert make_listing([*files, (extra, 1, 1)]).changed_since(before) is None
+    assert make_listing(files[1:]).changed_since(before) is None
+    renamed = [(files[0][0] + extra, *files[0][1:]), *files[1:]]
+    assert make_listing(renamed).changed_since(before) is None
