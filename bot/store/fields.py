@@ -15,7 +15,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Final
 
 from bot.store.limits import MAX_ID_LENGTH
 from bot.store.models import Article, Image, Provider, RelatedRef
@@ -36,6 +36,8 @@ _INT_RE = re.compile(r"[+-]?[0-9]{1,18}\Z")
 _TRUE_WORDS = frozenset({"true", "yes", "on"})
 _FALSE_WORDS = frozenset({"false", "no", "off"})
 _ID_HASH_CHARS = 8
+_PROVIDERS: dict[tuple[str, str, str | None], Provider] = {}
+_PROVIDERS_MAX: Final = 4096
 
 
 class FieldError(Exception):
@@ -191,18 +193,34 @@ def _provider(data: dict[Any, Any], url: str) -> Provider:
 
 
 def _make_provider(name: Any, domain: Any, images: Any, url: str) -> Provider:
+    logo_url = _first_image_url(images)
     domain_text = domain.strip().lower() if isinstance(domain, str) else ""
     if domain_text.startswith("www."):
         domain_text = domain_text[4:]
     if not domain_text:
-        domain_text = host_of(url)
+        return _new_provider(name, host_of(url), logo_url)
+    if not isinstance(name, str):
+        return _new_provider(name, domain_text, logo_url)
+    # The same provider comes back in nearly every related entry, and cleaning its name is most of
+    # the work here; records are immutable, so one instance can serve them all.
+    key = (name, domain_text, logo_url)
+    provider = _PROVIDERS.get(key)
+    if provider is None:
+        provider = _new_provider(name, domain_text, logo_url)
+        if len(_PROVIDERS) >= _PROVIDERS_MAX:
+            _PROVIDERS.clear()
+        _PROVIDERS[key] = provider
+    return provider
+
+
+def _new_provider(name: Any, domain_text: str, logo_url: str | None) -> Provider:
     if isinstance(name, str):
         name_text = clean_text(name)
     elif isinstance(name, int | float) and not isinstance(name, bool):
         name_text = str(name)
     else:
         name_text = ""
-    return Provider(name=name_text or domain_text, domain=domain_text, logo_url=_first_image_url(images))
+    return Provider(name=name_text or domain_text, domain=domain_text, logo_url=logo_url)
 
 
 def _topics(data: dict[Any, Any], warnings: list[str]) -> tuple[str, ...]:

@@ -37,11 +37,16 @@ _C1_TO_CP1252 = {
     byte: (bytes([byte]).decode("cp1252") if byte not in (0x81, 0x8D, 0x8F, 0x90, 0x9D) else None)
     for byte in range(0x80, 0xA0)
 }
+# Quick tests that let repair_mojibake skip work: every match of _UTF8_SEQ_RE starts with a lead
+# character (the byte view keeps those as they are), and leftover C1 controls.
+_LEAD_RE = re.compile("[\xc2-\xf4]")
+_C1_RE = re.compile("[\x80-\x9f]")
 _ENTITY_RE = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 _ESCAPED_BREAK_RE = re.compile(r"\\[nrt]")
 # Invisible characters that only get in the way of display and search. ZWJ/ZWNJ stay: they are
 # meaningful in emoji sequences and several scripts.
 _JUNK = dict.fromkeys((*range(0x09), *range(0x0E, 0x1C), 0x7F, 0xAD, 0x200B, 0x2060, 0xFEFF))
+_JUNK_RE = re.compile("[" + "".join(re.escape(chr(cp)) for cp in _JUNK) + "]")
 # Quick tests for "nothing to do but whitespace", the common case.
 _ODD_CHARS_RE = re.compile("[\x00-\x08\x0e-\x1b\x7f-\x9f\xad\u200b\u2060\ufeff]")
 # Enough for double-encoded mojibake inside double-escaped entities; real data needs two passes.
@@ -73,10 +78,11 @@ def repair_mojibake(text: str) -> str:
     was lost (it is usually the undefined 0x9D of ``”``) becomes ``”``. C1 control characters left
     afterwards are cp1252 punctuation decoded as latin-1 (``\\x92`` is ``’``) and are mapped back.
     """
-    view = _byte_view(text)
     pieces: list[str] = []
     last = 0
-    for match in _UTF8_SEQ_RE.finditer(view):
+    # str.translate is slow on text that is not ASCII, so the byte view is only made when needed.
+    matches = _UTF8_SEQ_RE.finditer(_byte_view(text)) if _LEAD_RE.search(text) is not None else ()
+    for match in matches:
         seq = match.group()
         if match.group(1) is not None:
             repaired = "”"
@@ -93,7 +99,7 @@ def repair_mojibake(text: str) -> str:
     if pieces:
         pieces.append(text[last:])
         text = "".join(pieces)
-    if any("\x80" <= ch <= "\x9f" for ch in text):
+    if _C1_RE.search(text) is not None:
         text = text.translate(_C1_TO_CP1252)
     return text
 
@@ -108,8 +114,22 @@ def _one_pass(text: str) -> str:
     text = repair_mojibake(text)
     if "\\" in text:
         text = _ESCAPED_BREAK_RE.sub(" ", text)
-    text = text.translate(_JUNK)
+    if _JUNK_RE.search(text) is not None:
+        text = text.translate(_JUNK)
     return " ".join(text.split())
+
+
+def _collapse(s: str) -> str:
+    """``" ".join(s.split())``, without splitting text that has nothing to collapse.
+
+    A printable string has no whitespace but the plain space (every other whitespace character is
+    a separator or a control character, and those are not printable), so once stripped, a printable
+    string without a double space is what splitting and joining would give.
+    """
+    stripped = s.strip()
+    if "  " not in stripped and stripped.isprintable():
+        return stripped
+    return " ".join(s.split())
 
 
 def clean_text(s: str) -> str:
@@ -123,11 +143,11 @@ def clean_text(s: str) -> str:
     """
     if "&" not in s and "\\" not in s:
         if s.isascii():
-            joined = " ".join(s.split())
+            joined = _collapse(s)
             if joined.isprintable():  # no control characters besides whitespace
                 return joined
         elif _ODD_CHARS_RE.search(s) is None and _SUSPECT_RE.search(s) is None:
-            return " ".join(s.split())
+            return _collapse(s)
     for _ in range(_MAX_PASSES):
         cleaned = _one_pass(s)
         if cleaned == s:

@@ -28,7 +28,9 @@ except AttributeError:  # PyYAML built without libyaml
     _BaseLoader = yaml.SafeLoader
 
 _OPENING_RE = re.compile(r"---[ \t]*\n")
-_CLOSING_RE = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.M)
+# What may follow ``---`` or ``...`` on a closing line: spaces and tabs, then the line's end.
+_CLOSING_TAIL_RE = re.compile(r"[ \t]*(?=\n|\Z)")
+_CLOSING_MARKS: Final = ("---", "...")
 _YAML_PREFIX: Final = "tag:yaml.org,2002:"
 _ALLOWED_TAGS = frozenset(
     f"{_YAML_PREFIX}{name}" for name in ("str", "int", "float", "bool", "null", "timestamp", "seq", "map")
@@ -67,10 +69,33 @@ def split_front_matter(text: str) -> tuple[str, str]:
         if text.rstrip() == "---":
             raise FrontMatterError("unterminated YAML front matter (no closing --- line)", 1)
         raise FrontMatterError("no YAML front matter (file must start with ---)", 1)
-    closing = _CLOSING_RE.search(text, opening.end())
+    start = opening.end()
+    closing = _closing_line(text, start)
     if closing is None:
         raise FrontMatterError("unterminated YAML front matter (no closing --- line)", 1)
-    return text[opening.end() : closing.start()], text[closing.end() :]
+    return text[start : closing[0]], text[closing[1] :]
+
+
+def _closing_line(text: str, start: int) -> tuple[int, int] | None:
+    """Where the first ``---`` or ``...`` line at or after ``start`` (a line start, not 0) begins,
+    and where its marker and trailing blanks end.
+
+    The same as searching for ``^(?:---|\\.\\.\\.)[ \\t]*$`` (multi-line) from ``start``, with
+    ``str.find`` doing the scanning: a regex starting with ``^`` is tried at every position.
+    """
+    best: tuple[int, int] | None = None
+    for mark in _CLOSING_MARKS:
+        needle = "\n" + mark
+        # find() gives -1 when there is no such line, so ``found`` is 0 then, never a line start here.
+        limit = len(text) if best is None else best[0]  # only an earlier line can be the closing one
+        found = start if text.startswith(mark, start) else text.find(needle, start, limit) + 1
+        while found:
+            tail = _CLOSING_TAIL_RE.match(text, found + 3)
+            if tail is not None:
+                best = (found, tail.end())
+                break
+            found = text.find(needle, found + 3, limit) + 1
+    return best
 
 
 def _check_nesting(text: str) -> None:
