@@ -466,9 +466,11 @@ def _reindex_child(database_path: str, root: str, workers: int | None) -> IndexR
     async def run() -> IndexReport:
         db = await Database.open(Path(database_path))
         try:
-            return await reindex(db, Path(root), workers=workers)
+            # Not ``reindex``: the parent holds the database's index lock for this run.
+            report = await _reindex(db, Path(root), workers, None, isolate=False)
         finally:
             await db.close()
+        return report
 
     return asyncio.run(run())
 

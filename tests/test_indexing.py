@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot import indexing
-from bot.db import Database
+from bot.db import Database, sqlite_index
 from bot.db.repository import IndexBatch
 from bot.db.types import IndexReport, Visibility
 from bot.indexing import ContentUnavailable, reindex
@@ -436,3 +437,23 @@ async def test_a_large_run_can_be_done_by_a_child_process(
     assert counts(report) == (0, 1, 0, 2)
     assert "child process" not in caplog.text
     assert await search_ids(db, "sprockets") == ["beta"]
+
+
+async def test_runs_from_two_processes_on_one_database_take_turns(
+    db: Database, content: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A second Database on the same file stands for a second bot process (shards split across
+    # processes): its in-process lock is a different one, so only the file lock can order them.
+    monkeypatch.setattr(sqlite_index, "LOCK_POLL_SECONDS", 0.01)
+    other = await Database.open(tmp_path / "news.sqlite3")
+    try:
+        async with db.index.exclusive():
+            waiting = asyncio.create_task(reindex(other, content))
+            await asyncio.sleep(0.3)
+            assert not waiting.done()  # it waits for the run in progress
+            assert await search_ids(db, "widgets") == []
+        report = await asyncio.wait_for(waiting, 10)
+        assert counts(report) == (3, 0, 0, 0)
+        assert await search_ids(db, "widgets") == ["beta", "gamma"]
+    finally:
+        await other.close()

@@ -8,17 +8,23 @@ snapshot (WAL) until it commits, and never see half a run.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import os
 import sqlite3
+import sys
 import time
 from collections import Counter
-from collections.abc import Collection, Iterator
+from collections.abc import AsyncIterator, Collection, Iterator
 from contextlib import AbstractAsyncContextManager
 from operator import itemgetter
 from pathlib import Path
 
 import aiosqlite
+
+if sys.platform != "win32":
+    import fcntl
 
 from bot.db.connect import connect_sync
 from bot.db.records import ArticleRecord, LinkRow, epoch
@@ -48,8 +54,20 @@ class SqliteIndexStore:
         self._run_lock = asyncio.Lock()
 
     def exclusive(self) -> AbstractAsyncContextManager[object]:
-        """Held by an index run from start to end, so two runs in one process never interleave."""
-        return self._run_lock
+        """Held by an index run from start to end, so two runs never interleave: in one process
+        (an asyncio lock) nor across processes on one database file (an advisory lock on
+        ``<database>-index.lock``, e.g. bot processes that each run some shards)."""
+        return self._exclusive()
+
+    @contextlib.asynccontextmanager
+    async def _exclusive(self) -> AsyncIterator[object]:
+        async with self._run_lock:
+            fd = os.open(self._path.with_name(self._path.name + "-index.lock"), os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                await _lock(fd)
+                yield self  # closing the file releases the lock
+            finally:
+                os.close(fd)
 
     async def file_states(self) -> dict[str, FileState]:
         rows = list(await self._light.execute_fetchall("SELECT rel_path, size, mtime_ns FROM files"))
@@ -57,13 +75,9 @@ class SqliteIndexStore:
         return dict(zip(map(itemgetter(0), rows), map(itemgetter(1, 2), rows), strict=True))
 
     async def last_listing(self) -> Listing | None:
-        rows = list(
-            await self._light.execute_fetchall(
-                "SELECT p.paths, s.sizes, s.mtimes, s.digest "
-                "FROM last_scan s JOIN scan_paths p ON p.hash = s.paths_hash"
-            )
-        )
-        return Listing.stored(*rows[0]) if rows else None
+        # On a connection of its own: megabytes of blob pages would otherwise fill the serving
+        # connection's page cache, pushing out what queries need and staying in memory.
+        return await asyncio.to_thread(_last_listing, self._path)
 
     async def file_keys(self, rel_paths: Collection[str]) -> list[FileKey]:
         if not rel_paths:
@@ -85,6 +99,38 @@ class SqliteIndexStore:
 
     async def apply(self, batch: IndexBatch) -> None:
         await asyncio.to_thread(_apply, self._path, batch)
+
+
+def _last_listing(path: Path) -> Listing | None:
+    conn = connect_sync(path)
+    try:
+        row = conn.execute(
+            "SELECT p.paths, s.sizes, s.mtimes, s.digest FROM last_scan s JOIN scan_paths p ON p.hash = s.paths_hash"
+        ).fetchone()
+    finally:
+        conn.close()
+    return Listing.stored(*row) if row else None
+
+
+#: How often a run waiting for another process's run checks the lock again.
+LOCK_POLL_SECONDS = 0.2
+
+
+async def _lock(fd: int) -> None:
+    """Take the advisory lock, waiting (without blocking the event loop) while another process
+    holds it. On Windows, runs are only ordered within a process."""
+    if sys.platform == "win32":
+        return
+    waited = False
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if not waited:
+                log.info("another process is indexing this database; waiting for it to finish")
+                waited = True
+            await asyncio.sleep(LOCK_POLL_SECONDS)
 
 
 def _apply(path: Path, batch: IndexBatch) -> None:
