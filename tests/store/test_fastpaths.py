@@ -183,10 +183,13 @@ def reference_provider(name: object, domain: object, images: object, url: str) -
     return Provider(name=name_text or domain_text, domain=domain_text, logo_url=fields._first_image_url(images))
 
 
-@pytest.mark.parametrize("url", ["https://www.one.example/a", "https://two.example/b", "not a url"])
-@pytest.mark.parametrize("name", ["Example Daily", " Example  Daily ", "", "TÃ¼rk", 7, 2.5, True, None])
-@pytest.mark.parametrize("domain", ["example.org", "WWW.Example.org ", "www.", " ", "", None, 3])
-@pytest.mark.parametrize("images", [None, [], [{"url": " https://img.example/1.jpg "}], ["x"]])
+@given(
+    url=st.sampled_from(["https://www.one.example/a", "https://two.example/b", "not a url"]),
+    name=st.sampled_from(["Example Daily", " Example  Daily ", "", "TÃ¼rk", 7, 2.5, True, None]) | st.text(max_size=20),
+    domain=st.sampled_from(["example.org", "WWW.Example.org ", "www.", " ", "", None, 3]),
+    images=st.sampled_from([None, [], [{"url": " https://img.example/1.jpg "}], ["x"]]),
+)
+@settings(max_examples=300, deadline=None)
 def test_shared_providers_equal_fresh_ones(url: str, name: object, domain: object, images: object) -> None:
     # Twice, with another URL in between, so that the second call can come from the memo.
     first = fields._make_provider(name, domain, images, url)
