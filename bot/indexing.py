@@ -5,6 +5,13 @@ parse only new and changed files (in worker processes when there are many), sett
 across the whole store, and write. Large runs write in batches of ``BATCH_FILES`` files, each in
 one transaction, while the workers go on parsing the next ones.
 
+The comparison is cheap when little changed. The scan the last complete run started from is
+stored with it (``Listing``): an identical scan means there is nothing to do, and a scan of the
+same paths in the same order means only the files whose size or mtime moved need a look.
+Otherwise every scanned file is looked up in the ``files`` table. The stored scan is deleted by
+the first batch of any run and written again by its last transaction, so a run that stops
+half-way is followed by a full comparison.
+
 Duplicates are settled without re-reading the store. Every parsed file's article id and
 normalised URL are kept in the ``files`` table; a batch gathers the files that share an id or a
 URL with anything it touches (transitively), parses just those again, and lets
