@@ -19,11 +19,11 @@ from bot.catalog import Catalog
 from bot.db import Database
 from bot.db.types import IndexReport, Visibility
 from bot.indexing import ContentUnavailable, reindex
+from bot.metrics import BotMetrics
 from bot.ops import Operations
 from bot.policy import Policy
 from bot.settings import Settings
 from bot.sharding import handles_guild
-from bot.telemetry import BotMetrics
 from bot.tree import NewsTree, tree_hash
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from bot.health import check_health
-from bot.metrics import CONTENT_TYPE
 
 if TYPE_CHECKING:
     from bot.client import NewsBot
@@ -66,6 +65,6 @@ class StatusServer:
         return web.json_response(health.body, status=200 if health.healthy else 503)
 
     async def metrics(self, request: web.Request) -> web.Response:
-        response = web.Response(text=self.bot.metrics.expose())
-        response.headers["Content-Type"] = CONTENT_TYPE
-        return response
+        body, content_type = self.bot.metrics.expose(request.headers.get("Accept", ""))
+        # Set as a header: aiohttp's content_type= refuses the parameters (version, charset) it carries.
+        return web.Response(body=body, headers={"Content-Type": content_type})

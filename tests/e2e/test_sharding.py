@@ -30,6 +30,7 @@ from bot.emulator.models import Channel, Guild, Member
 from bot.settings import Settings
 from bot.sharding import shard_for
 from tests.e2e.conftest import embed_text
+from tests.ops.scrape import parse
 
 pytestmark = pytest.mark.e2e
 
@@ -242,9 +243,11 @@ async def test_each_digest_is_delivered_once_by_the_process_holding_its_server(
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http:
             for shard, bot in enumerate(processes):
                 async with http.get(status_url(bot) + "/metrics") as response:
-                    metrics = await response.text()
-                assert "\nnewsbot_digests_delivered_total 1\n" in metrics, f"process {bot.shard_ids}"
-                assert "\nnewsbot_digests_failed_total 0\n" in metrics
+                    metrics = parse(await response.text())
+                assert metrics["newsbot_digests_delivered_total"] == 1, f"process {bot.shard_ids}"
+                assert metrics["newsbot_digests_failed_total"] == 0
+                assert metrics.get("newsbot_gateway_connected", shard=str(shard)) == 1, "its own shard only"
+                assert metrics.get("newsbot_gateway_connected", shard=str(1 - shard)) is None
                 async with http.get(status_url(bot) + "/healthz") as response:
                     health = await response.json()
                 assert response.status == 200 and list(health["gateway"]["shards"]) == [str(shard)]

@@ -1,114 +1,149 @@
-"""The metrics registry and its Prometheus text exposition."""
+"""What an operator scraping ``/metrics`` reads, parsed with prometheus_client's own parsers."""
 
 from __future__ import annotations
 
-import math
-import re
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
 
+import prometheus_client
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.metrics import Counter, Histogram, Registry, format_value
+from bot.client import NewsBot
+from bot.db.types import IndexReport
+from bot.metrics import AUTOCOMPLETE_BUCKETS, BotMetrics
+from bot.settings import Settings
+from bot.store.models import LoadIssue
+from tests.ops.scrape import PROMETHEUS_ACCEPT, Scrape, parse
 
-# One sample line of the text format: name, optional {labels}, value.
-SAMPLE = re.compile(
-    r'^(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(?P<labels>(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\["\\n])*",?)*)\})? '
-    r"(?P<value>[-+]?(?:\d+(?:\.\d*)?(?:e[-+]?\d+)?|Inf|NaN))$"
+OUTCOMES = ("ok", "user_error", "error", "cancelled")
+
+
+def scrape(metrics: BotMetrics) -> Scrape:
+    body, content_type = metrics.expose()
+    assert content_type == "text/plain; version=0.0.4; charset=utf-8"
+    return parse(body.decode("utf-8"))
+
+
+@pytest.fixture
+async def bot(tmp_path: Path) -> AsyncIterator[NewsBot]:
+    """A bot that has not connected: its metrics read the state as it is before the gateway."""
+    bot = NewsBot(Settings(database_url=f"sqlite:///{tmp_path / 'db.sqlite3'}"))
+    try:
+        yield bot
+    finally:
+        await bot.close()
+
+
+def test_a_fresh_bot_exposes_its_counters_at_zero_and_no_created_series() -> None:
+    seen = scrape(BotMetrics())
+    assert seen["newsbot_digests_delivered_total"] == 0
+    assert seen["newsbot_digests_failed_total"] == 0
+    assert seen.families["newsbot_commands"].type == "counter"
+    assert seen.families["newsbot_command_duration_seconds"].type == "histogram"
+    assert not [name for name in seen.sample_names() if name.endswith("_created")], "one series per value, no more"
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["news latest", "news topic", 'odd "name"\\\n', "nouvelles à la une"]),
+            st.sampled_from(OUTCOMES),
+        ),
+        max_size=30,
+    )
 )
+def test_every_command_is_counted_once_under_its_command_and_outcome(handled: list[tuple[str, str]]) -> None:
+    metrics = BotMetrics()
+    for command, outcome in handled:
+        metrics.commands.labels(command=command, outcome=outcome).inc()
+    seen = scrape(metrics)
+    counted = {
+        (dict(labels)["command"], dict(labels)["outcome"]): value
+        for (name, labels), value in seen.samples.items()
+        if name == "newsbot_commands_total"
+    }
+    assert counted == dict(Counter(handled)), "label values survive escaping, and nothing is counted twice"
 
 
-def parse(text: str) -> dict[str, float]:
-    """Every sample, keyed by its line without the value, after checking each line's syntax."""
-    samples: dict[str, float] = {}
-    assert text.endswith("\n")
-    for line in text.splitlines():
-        if line.startswith(("# HELP ", "# TYPE ")):
-            continue
-        match = SAMPLE.match(line)
-        assert match, f"not a valid sample line: {line!r}"
-        key = line.rsplit(" ", 1)[0]
-        samples[key] = float(match["value"].replace("Inf", "inf"))
-    return samples
+def test_command_durations_land_in_cumulative_buckets() -> None:
+    metrics = BotMetrics()
+    for seconds in (0.004, 0.02, 0.3, 12.0):
+        metrics.command_seconds.labels(command="news search").observe(seconds)
+    metrics.autocomplete_seconds.labels(command="news topic").observe(0.002)
+    seen = scrape(metrics)
+
+    def bucket(le: str) -> float | None:
+        return seen.get("newsbot_command_duration_seconds_bucket", command="news search", le=le)
+
+    assert [bucket("0.005"), bucket("0.025"), bucket("0.5"), bucket("10.0"), bucket("+Inf")] == [1, 2, 3, 3, 4]
+    assert seen.get("newsbot_command_duration_seconds_count", command="news search") == 4
+    assert seen.get("newsbot_command_duration_seconds_sum", command="news search") == pytest.approx(12.324)
+    autocomplete = {
+        dict(labels)["le"]
+        for (name, labels), _ in seen.samples.items()
+        if name == "newsbot_autocomplete_duration_seconds_bucket"
+    }
+    assert autocomplete == {*(str(float(b)) for b in AUTOCOMPLETE_BUCKETS), "+Inf"}, (
+        "autocomplete's own buckets, to 3 s"
+    )
+    assert seen.get("newsbot_autocomplete_duration_seconds_bucket", command="news topic", le="0.0025") == 1
 
 
-def test_labelled_counter_is_exposed_per_label_set() -> None:
-    registry = Registry()
-    commands = registry.counter("newsbot_commands_total", "Commands.", ("command", "outcome"))
-    commands.labels(command="news search", outcome="ok").inc()
-    commands.labels(command="news search", outcome="ok").inc()
-    commands.labels(command="news topic", outcome="error").inc()
-    text = registry.expose()
-    assert "# TYPE newsbot_commands_total counter" in text
-    samples = parse(text)
-    assert samples['newsbot_commands_total{command="news search",outcome="ok"}'] == 2
-    assert samples['newsbot_commands_total{command="news topic",outcome="error"}'] == 1
+def test_process_metrics_come_with_the_bot_metrics() -> None:
+    seen = scrape(BotMetrics())
+    assert seen["process_resident_memory_bytes"] > 0
+    assert seen["process_cpu_seconds_total"] > 0
+    assert 0 < seen["process_start_time_seconds"] <= time.time()
+    assert seen["process_open_fds"] > 0
+    assert next(dict(labels) for name, labels in seen.samples if name == "python_info")["major"] == "3"
 
 
-def test_label_values_are_escaped() -> None:
-    registry = Registry()
-    gauge = registry.gauge("g", "A gauge.", ("name",))
-    gauge.labels(name='say "hi"\\\nbye').set(1)
-    text = registry.expose()
-    assert 'g{name="say \\"hi\\"\\\\\\nbye"} 1' in text
-    parse(text)
+def test_two_bots_in_one_process_keep_separate_numbers() -> None:
+    first, second = BotMetrics(), BotMetrics()  # the same names, registered twice without a clash
+    first.commands.labels(command="news latest", outcome="ok").inc()
+    first.digests_delivered.inc(2)
+    assert scrape(first).get("newsbot_commands_total", command="news latest", outcome="ok") == 1
+    assert scrape(first)["newsbot_digests_delivered_total"] == 2
+    assert scrape(second).get("newsbot_commands_total", command="news latest", outcome="ok") is None
+    assert scrape(second)["newsbot_digests_delivered_total"] == 0
+    default = parse(prometheus_client.generate_latest().decode("utf-8"))
+    assert not [name for name in default.families if name.startswith("newsbot_")], "the global registry stays clean"
 
 
-def test_histogram_buckets_are_cumulative_with_sum_and_count() -> None:
-    registry = Registry()
-    latency = registry.histogram("latency_seconds", "Latency.", ("command",), buckets=(0.1, 1.0))
-    for value in (0.05, 0.1, 0.5, 3.0):
-        latency.labels(command="x").observe(value)
-    samples = parse(registry.expose())
-    assert samples['latency_seconds_bucket{command="x",le="0.1"}'] == 2  # le means <=
-    assert samples['latency_seconds_bucket{command="x",le="1"}'] == 3
-    assert samples['latency_seconds_bucket{command="x",le="+Inf"}'] == 4
-    assert samples['latency_seconds_count{command="x"}'] == 4
-    assert samples['latency_seconds_sum{command="x"}'] == pytest.approx(3.65)
+async def test_the_bot_state_is_read_at_each_scrape(bot: NewsBot) -> None:
+    seen = scrape(bot.metrics)
+    assert seen.get("newsbot_gateway_connected", shard="0") == 0, "not connected yet"
+    assert seen.get("newsbot_gateway_latency_seconds", shard="0") is None, "no latency without a connection"
+    assert seen["newsbot_guilds"] == 0
+    assert seen["newsbot_articles_indexed"] == 0
+    assert seen["newsbot_last_index_timestamp_seconds"] == 0, "never indexed"
+
+    finished = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+    bot.last_index = IndexReport(
+        rejected=(LoadIssue("_news/a.md", "bad"), LoadIssue("_news/b.md", "bad")), finished_at=finished
+    )
+    seen = scrape(bot.metrics)
+    assert seen["newsbot_files_rejected"] == 2
+    assert seen["newsbot_last_index_timestamp_seconds"] == finished.timestamp()
 
 
-@given(st.lists(st.floats(min_value=0, max_value=100, allow_nan=False), max_size=50))
-def test_histogram_counts_every_observation_once(values: list[float]) -> None:
-    histogram = Histogram("h", "H.", buckets=(0.5, 1, 5, 10))
-    for value in values:
-        histogram.observe(value)
-    samples = parse(histogram.expose())
-    buckets = [samples[f'h_bucket{{le="{le}"}}'] for le in ("0.5", "1", "5", "10", "+Inf")]
-    assert buckets == sorted(buckets), "cumulative counts never go down"
-    assert buckets[-1] == samples["h_count"] == len(values)
-    assert buckets[1] == sum(1 for v in values if v <= 1)
-    assert samples["h_sum"] == pytest.approx(sum(values))
+async def test_the_bot_state_is_exposed_once(bot: NewsBot) -> None:
+    with pytest.raises(ValueError, match="Duplicated timeseries"):
+        bot.metrics.watch(bot)
 
 
-def test_collectors_run_at_each_exposition() -> None:
-    registry = Registry()
-    gauge = registry.gauge("articles", "Articles.")
-    readings = iter([3, 5])
-    registry.add_collector(lambda: gauge.set(next(readings)))
-    assert parse(registry.expose())["articles"] == 3
-    assert parse(registry.expose())["articles"] == 5
-
-
-def test_special_values_use_the_format_spelling() -> None:
-    assert format_value(math.inf) == "+Inf"
-    assert format_value(-math.inf) == "-Inf"
-    assert format_value(math.nan) == "NaN"
-    assert format_value(2.0) == "2"
-    assert format_value(0.25) == "0.25"
-
-
-def test_mistakes_are_refused() -> None:
-    registry = Registry()
-    counter = registry.counter("c_total", "C.", ("kind",))
-    with pytest.raises(ValueError, match="takes labels"):
-        counter.labels(other="x")
-    with pytest.raises(ValueError, match="has labels"):
-        counter.inc()
-    with pytest.raises(ValueError, match="already registered"):
-        registry.counter("c_total", "again")
-    with pytest.raises(ValueError, match="only goes up"):
-        Counter("d_total", "D.").inc(-1)
-    with pytest.raises(ValueError, match="invalid metric name"):
-        registry.gauge("bad-name", "x")
-    with pytest.raises(ValueError, match="invalid label name"):
-        registry.histogram("h", "x", ("le",))
+async def test_prometheus_gets_openmetrics_with_the_same_values(bot: NewsBot) -> None:
+    bot.metrics.commands.labels(command="news latest", outcome="ok").inc()
+    body, content_type = bot.metrics.expose(PROMETHEUS_ACCEPT)
+    assert content_type.startswith("application/openmetrics-text; version=1.0.0")
+    text = body.decode("utf-8")
+    assert text.endswith("# EOF\n")
+    seen = parse(text, openmetrics=True)
+    assert seen.get("newsbot_commands_total", command="news latest", outcome="ok") == 1
+    assert seen.get("newsbot_gateway_connected", shard="0") == 0
+    assert seen.exposed_names() == scrape(bot.metrics).exposed_names()
