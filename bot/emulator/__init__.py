@@ -1,7 +1,7 @@
 """A local Discord for the end-to-end tests and ``make demo``: REST under ``/api/v10`` and a gateway.
 
 The unmodified discord.py client talks to it over loopback once pointed at it with
-``configure_discord(emulator.api_base, emulator.gateway_url)`` (``bot.endpoints``; it returns
+``configure_discord(emulator.api_base, emulator.gateway_url)`` (``bot.emulator.endpoints``, re-exported by ``bot.endpoints``; it returns
 the previous endpoints for ``restore_discord``). Every request body the bot sends is validated against
 Discord's OpenAPI document (``spec/openapi.json``) and the limits Discord documents outside it
 (content <= 2,000, <= 10 embeds, <= 6,000 embed characters per message, command names), plus the
@@ -84,18 +84,18 @@ Example::
 Stop the bot before the emulator: a client whose server vanishes keeps trying to reconnect.
 """
 
-from bot.emulator.errors import Violation
-from bot.emulator.interactions import AttachmentFile, Callback, CallbackType, InteractionResult, InteractionType
-from bot.emulator.models import Channel, Guild, Member, Message, Role, User
-from bot.emulator.permissions import DEFAULT_BOT, DEFAULT_EVERYONE, Overwrite, Perm
-from bot.emulator.server import Emulator
-from bot.endpoints import (
+from bot.emulator.endpoints import (
     DiscordEndpoints,
     configure_discord,
     current_endpoints,
     discord_endpoints,
     restore_discord,
 )
+from bot.emulator.errors import Violation
+from bot.emulator.interactions import AttachmentFile, Callback, CallbackType, InteractionResult, InteractionType
+from bot.emulator.models import Channel, ForumTag, Guild, Member, Message, Role, User
+from bot.emulator.permissions import DEFAULT_BOT, DEFAULT_EVERYONE, Overwrite, Perm
+from bot.emulator.server import Emulator
 
 __all__ = [
     "DEFAULT_BOT",
@@ -106,6 +106,7 @@ __all__ = [
     "Channel",
     "DiscordEndpoints",
     "Emulator",
+    "ForumTag",
     "Guild",
     "InteractionResult",
     "InteractionType",
