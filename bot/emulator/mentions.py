@@ -20,8 +20,8 @@ from typing import Any
 from bot.emulator.models import Guild, Pings, User
 from bot.emulator.permissions import Perm
 
-_USER = re.compile(r"<@!?(\d{15,21})>")
-_ROLE = re.compile(r"<@&(\d{15,21})>")
+_USER = re.compile(r"<@!?(\d{1,20})>")
+_ROLE = re.compile(r"<@&(\d{1,20})>")
 _EVERYONE = re.compile(r"@(?:everyone|here)\b")
 _KINDS = ("users", "roles", "everyone")
 

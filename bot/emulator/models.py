@@ -53,6 +53,7 @@ class User:
             "banner": None,
             "accent_color": None,
             "avatar_decoration_data": None,
+            "primary_guild": None,
         }
         if self.bot:
             data["bot"] = True
