@@ -51,7 +51,6 @@ from bot.emulator.snowflake import SnowflakeFactory
 from bot.emulator.waiting import Notifier
 
 NONCE_WINDOW = 5 * 60.0
-MAX_APPLIED_TAGS = 5
 # What a bot may do in a DM: no roles or overwrites there.
 DM_PERMISSIONS = (
     Perm.VIEW_CHANNEL | Perm.SEND_MESSAGES | Perm.EMBED_LINKS | Perm.ATTACH_FILES | Perm.READ_MESSAGE_HISTORY
