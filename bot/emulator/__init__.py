@@ -1,14 +1,23 @@
 """A local Discord for the end-to-end tests and ``make demo``: REST under ``/api/v10`` and a gateway.
 
 The unmodified discord.py client talks to it over loopback once pointed at it with
-``configure_discord(emulator.api_base, emulator.gateway_url)`` (``bot.endpoints``; it returns
-the previous endpoints for ``restore_discord``). Every request body the bot sends is validated against
-Discord's OpenAPI document (``spec/openapi.json``) and the limits Discord documents outside it
-(content <= 2,000, <= 10 embeds, <= 6,000 embed characters per message, command names), plus the
-project's rule that nothing may ping (``allowed_mentions`` with ``parse: []`` on every new message).
+``configure_discord(emulator.api_base, emulator.gateway_url)`` (``bot.emulator.endpoints``, re-exported
+by ``bot.endpoints``; it returns the previous endpoints for ``restore_discord``). The package imports
+nothing else of ``bot/``. Every request body the bot sends is validated against Discord's OpenAPI
+document (``spec/openapi.json``) and the limits Discord documents outside it (content <= 2,000, <= 10
+embeds, <= 6,000 embed characters per message, command names, ``allowed_mentions`` that both parse and
+list a kind), plus the project's rule that nothing in a message's text may ping (``allowed_mentions``
+with ``parse: []`` and no users on every new message; a role listed by id is the one ping allowed).
 A bad request gets Discord's 400 (``{"code": 50035, "message": "Invalid Form Body", "errors": ...}``)
 and is recorded in ``emulator.violations``, as are unknown routes, late or double interaction answers
 and follow-ups without an answer.
+
+Beyond text channels it has announcement channels (publishing, 10 per channel per hour, then a 429 with
+``X-RateLimit-Scope: shared``), forums with tags and posts (a thread whose first message has the
+thread's id), threads started from a message (Create Public Threads to start, Send Messages in Threads
+to post, the parent's View Channel), role pings resolved by Discord's rules, DMs (403 50007 when the
+user closed them or shares no server with the bot), and what moderators do while the bot runs (delete a
+channel, role or tag, change overwrites or a role), each sent as its gateway event.
 
 Driver API (``Emulator``)::
 
@@ -24,12 +33,25 @@ Driver API (``Emulator``)::
     emulator.add_user(name, *, bot=False) -> User
     emulator.add_guild(name, *, guild_id=None, owner=None, locale="en-US",
                        everyone_permissions=DEFAULT_EVERYONE, bot_permissions=DEFAULT_BOT) -> Guild
-    emulator.add_role(guild, name, permissions=0) -> Role
+    emulator.add_role(guild, name, permissions=0, *, mentionable=False) -> Role
     emulator.add_text_channel(guild, name, *, topic=None, bot_allow=0, bot_deny=0,
                               everyone_allow=0, everyone_deny=0, overwrites=()) -> Channel
+    emulator.add_announcement_channel(guild, name, ...same options...) -> Channel          # type 5
+    emulator.add_forum_channel(guild, name, *, tags=("Science", ("Politics", moderated, "emoji")),
+                               require_tag=False, ...same options...) -> Channel        # type 15
+    forum.tag("science") -> ForumTag                                                   # by name
     emulator.add_member(guild, user_or_name, *, permissions=None, roles=(), nick=None) -> Member
     emulator.post_message(channel, author, content, *, embeds=()) -> Message      # a human's message
     (added after the bot connected, guilds, channels and roles reach it as gateway events)
+
+    emulator.delete_channel(channel)            # CHANNEL_DELETE (THREAD_DELETE); then 404 10003
+    emulator.delete_role(role)                  # GUILD_ROLE_DELETE
+    emulator.edit_role(role, *, permissions=None, mentionable=None)          # GUILD_ROLE_UPDATE
+    emulator.add_forum_tag(forum, spec) / emulator.remove_forum_tag(forum, tag_or_name)  # CHANNEL_UPDATE
+    emulator.set_overwrites(channel, overwrites)                             # CHANNEL_UPDATE
+    emulator.set_permissions(channel, role_or_user, *, allow=0, deny=0)      # one overwrite; 0/0 removes it
+    emulator.advance_clock(seconds)             # lets the publish window (an hour) pass at once
+    emulator.close_dms(user) / emulator.open_dms(user)                       # DMs refused with 50007
 
     await emulator.send_slash_command(guild, channel, user, name, options=None, *, subcommand=None,
                                       locale="en-US", ignore_default_permissions=False) -> InteractionResult
@@ -49,6 +71,13 @@ Driver API (``Emulator``)::
     result.callbacks, result.original, result.followup_messages, result.ephemeral, result.elapsed
 
     emulator.channel_messages(channel) -> list[Message]     # visible (not ephemeral/deleted), oldest first
+        (a thread or forum post is a channel too; deleted channels stay readable here)
+    message.flags, .crossposted, .thread (started from it), .pinged_roles, .pinged_users, .pinged_everyone,
+    .pinged_nobody                              # who was notified, after allowed_mentions and permissions
+    emulator.crossposts(channel=None) -> list[Message]      # published messages, in order
+    emulator.threads(channel) -> list[Channel]  # threads of a channel, posts of a forum
+    emulator.thread(thread_id) -> Channel       # .name, .type, .parent_id, .owner_id, .applied_tags
+    emulator.dm_channel(user) -> Channel | None, emulator.dm_messages(user) -> list[Message]
     await emulator.wait_for_message(channel, predicate=None, *, timeout=3.0, after=None) -> Message
     await emulator.wait_for_messages(channel, count, *, timeout=3.0) -> list[Message]
     await emulator.wait_until(predicate, timeout=3.0, what="...") -> the predicate's value
@@ -84,18 +113,18 @@ Example::
 Stop the bot before the emulator: a client whose server vanishes keeps trying to reconnect.
 """
 
-from bot.emulator.errors import Violation
-from bot.emulator.interactions import AttachmentFile, Callback, CallbackType, InteractionResult, InteractionType
-from bot.emulator.models import Channel, Guild, Member, Message, Role, User
-from bot.emulator.permissions import DEFAULT_BOT, DEFAULT_EVERYONE, Overwrite, Perm
-from bot.emulator.server import Emulator
-from bot.endpoints import (
+from bot.emulator.endpoints import (
     DiscordEndpoints,
     configure_discord,
     current_endpoints,
     discord_endpoints,
     restore_discord,
 )
+from bot.emulator.errors import Violation
+from bot.emulator.interactions import AttachmentFile, Callback, CallbackType, InteractionResult, InteractionType
+from bot.emulator.models import Channel, ForumTag, Guild, Member, Message, Role, User
+from bot.emulator.permissions import DEFAULT_BOT, DEFAULT_EVERYONE, Overwrite, Perm
+from bot.emulator.server import Emulator
 
 __all__ = [
     "DEFAULT_BOT",
@@ -106,6 +135,7 @@ __all__ = [
     "Channel",
     "DiscordEndpoints",
     "Emulator",
+    "ForumTag",
     "Guild",
     "InteractionResult",
     "InteractionType",

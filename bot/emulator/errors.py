@@ -99,3 +99,17 @@ class FormErrors:
 
     def to_api_error(self) -> ApiError:
         return ApiError(400, 50035, "Invalid Form Body", self.as_discord(), violation=True, detail=self.summary())
+
+
+class RateLimitedError(Exception):
+    """Raised by a handler when a per-resource limit (an announcement channel's publishes) is spent.
+
+    Rendered as a 429 with ``retry_after`` and the headers of a limit ``limit`` wide in ``scope``
+    ("shared": the limit belongs to the resource, not to the bot).
+    """
+
+    def __init__(self, retry_after: float, *, limit: int, scope: str = "shared") -> None:
+        super().__init__(f"rate limited for {retry_after:.1f}s")
+        self.retry_after = retry_after
+        self.limit = limit
+        self.scope = scope

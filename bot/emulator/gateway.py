@@ -52,6 +52,7 @@ class Intent(enum.IntFlag):
     GUILD_MEMBERS = 1 << 1
     GUILD_PRESENCES = 1 << 8
     GUILD_MESSAGES = 1 << 9
+    DIRECT_MESSAGES = 1 << 12
     MESSAGE_CONTENT = 1 << 15
 
 
@@ -432,6 +433,18 @@ class Gateway:
         sent = 0
         for session in self.live_sessions():
             if not session.handles(guild_id) or (intent is not None and not session.intents & intent):
+                continue
+            data = build(session)
+            if data is not None:
+                session.dispatch(event, data)
+                sent += 1
+        return sent
+
+    def dispatch_direct(self, event: str, build: Callable[[GatewaySession], Payload | None], *, intent: int) -> int:
+        """Send a DM event: Discord delivers those on shard 0 only, to sessions that asked for ``intent``."""
+        sent = 0
+        for session in self.live_sessions():
+            if session.shard_id not in (None, 0) or not session.intents & intent:
                 continue
             data = build(session)
             if data is not None:

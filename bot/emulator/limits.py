@@ -4,8 +4,12 @@
 - at most 10 embeds, and the title, description, field names and values, footer text and author name
   of all embeds of one message together at most 6,000 characters;
 - command and option names lowercase ``[-_\\w]{1,32}``, unique per scope, required options first;
+- ``allowed_mentions`` may not both parse a kind and list ids of it (``parse: ["roles"]`` with ``roles``);
+- a forum post's first message (``message`` of ``POST /channels/{id}/threads``) is held to the same rules;
 - policy (``require_no_mentions``): every message-creating request carries ``allowed_mentions`` with
-  ``parse: []`` and no user or role ids, so the bot can never ping anyone.
+  ``parse: []``, no user ids and no ``replied_user``, so nothing the content says can ping anyone. The
+  one ping allowed is a role listed by id in ``roles`` (an alert's chosen role): it is explicit, never
+  parsed from article text.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ _MESSAGE_ROUTES: dict[tuple[str, str], str] = {
     ("PATCH", "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}"): _EDIT,
 }
 _CALLBACK = ("POST", "/interactions/{interaction_id}/{interaction_token}/callback")
+_FORUM_POST = ("POST", "/channels/{channel_id}/threads")
 _COMMAND_LISTS = {
     ("PUT", "/applications/{application_id}/commands"),
     ("PUT", "/applications/{application_id}/guilds/{guild_id}/commands"),
@@ -55,6 +60,10 @@ def check_request(method: str, template: str, body: Any, *, require_no_mentions:
             check_message(
                 body["data"], errors, prefix=("data",), creates=kind == 4, require_no_mentions=require_no_mentions
             )
+    elif key == _FORUM_POST and isinstance(body, Mapping) and isinstance(body.get("message"), Mapping):
+        check_message(
+            body["message"], errors, prefix=("message",), creates=True, require_no_mentions=require_no_mentions
+        )
     elif key in _COMMAND_LISTS and isinstance(body, Sequence):
         check_commands(body, errors)
     elif key in _COMMAND_ONE and isinstance(body, Mapping):
@@ -109,20 +118,38 @@ def check_message(
                 "MAX_EMBED_SIZE_EXCEEDED",
                 f"Embed size exceeds maximum size of {MAX_EMBED_TOTAL} (got {total}).",
             )
+    allowed = data.get("allowed_mentions")
+    if isinstance(allowed, Mapping):
+        for kind in exclusive_kinds(allowed):
+            errors.add(
+                (*prefix, "allowed_mentions"),
+                "MESSAGE_ALLOWED_MENTIONS_PARSE_EXCLUSIVE",
+                f'parse:["{kind}"] and {kind}: [ids...] are mutually exclusive.',
+            )
     if creates and require_no_mentions:
-        problem = mention_problem(data.get("allowed_mentions"))
+        problem = mention_problem(allowed)
         if problem:
             errors.add((*prefix, "allowed_mentions"), "NEWSBOT_POLICY_NO_MENTIONS", problem)
 
 
+def exclusive_kinds(allowed: Mapping[str, Any]) -> list[str]:
+    """The kinds (``users``, ``roles``) that ``allowed`` both parses and lists ids of: Discord's 400."""
+    parse = allowed.get("parse")
+    parsed = parse if isinstance(parse, list) else []
+    return [kind for kind in ("users", "roles") if kind in parsed and allowed.get(kind)]
+
+
 def mention_problem(allowed: object) -> str | None:
-    """Why ``allowed_mentions`` could let a message ping someone, or None when it cannot."""
+    """Why ``allowed_mentions`` could let a message's text ping someone, or None when it cannot.
+
+    Explicitly listed roles are allowed: the alert's role ping is chosen by a moderator, never parsed.
+    """
     if not isinstance(allowed, Mapping):
         return "newsbot policy: allowed_mentions with parse=[] is required on every message (the bot never pings)"
     if allowed.get("parse") != []:
         return f"newsbot policy: allowed_mentions.parse must be [] (got {allowed.get('parse')!r})"
-    if allowed.get("users") or allowed.get("roles"):
-        return "newsbot policy: allowed_mentions must not list users or roles"
+    if allowed.get("users"):
+        return "newsbot policy: allowed_mentions must not list users"
     if allowed.get("replied_user"):
         return "newsbot policy: allowed_mentions.replied_user must be false"
     return None

@@ -1,4 +1,4 @@
-"""The emulator's world: users, guilds, roles, members, text channels and messages, with their payloads.
+"""The emulator's world: users, guilds, roles, members, channels, threads and messages, with their payloads.
 
 Payloads are shaped like Discord's v10 objects closely enough for discord.py to build its models from
 them (snowflakes as strings, permissions as decimal strings, ISO timestamps).
@@ -13,8 +13,23 @@ from bot.emulator.permissions import Overwrite, base_permissions, channel_permis
 from bot.emulator.snowflake import iso_timestamp
 
 TEXT_CHANNEL = 0
+DM_CHANNEL = 1
+ANNOUNCEMENT_CHANNEL = 5
+ANNOUNCEMENT_THREAD = 10
+PUBLIC_THREAD = 11
+PRIVATE_THREAD = 12
+FORUM_CHANNEL = 15
+THREAD_TYPES = frozenset({ANNOUNCEMENT_THREAD, PUBLIC_THREAD, PRIVATE_THREAD})
+
+# Message flags.
+CROSSPOSTED = 1 << 0
+HAS_THREAD = 1 << 5
 EPHEMERAL = 1 << 6
 LOADING = 1 << 7
+
+# Channel flags: a forum whose posts must carry at least one tag.
+REQUIRE_TAG = 1 << 4
+THREAD_ARCHIVE_MINUTES = 1440
 
 Payload = dict[str, Any]
 
@@ -38,6 +53,7 @@ class User:
             "banner": None,
             "accent_color": None,
             "avatar_decoration_data": None,
+            "primary_guild": None,
         }
         if self.bot:
             data["bot"] = True
@@ -52,6 +68,7 @@ class Role:
     permissions: int
     position: int = 0
     bot_id: int | None = None
+    mentionable: bool = False
 
     @property
     def mention(self) -> str:
@@ -67,7 +84,7 @@ class Role:
             "colors": {"primary_color": 0, "secondary_color": None, "tertiary_color": None},
             "hoist": False,
             "managed": self.bot_id is not None,
-            "mentionable": False,
+            "mentionable": self.mentionable,
             "icon": None,
             "unicode_emoji": None,
             "flags": 0,
@@ -110,40 +127,141 @@ class Member:
         return data
 
 
+@dataclass(frozen=True, slots=True)
+class ForumTag:
+    """A tag a forum offers its posts (``available_tags``); ``moderated`` ones need Manage Threads to apply."""
+
+    id: int
+    name: str
+    moderated: bool = False
+    emoji_name: str | None = None
+
+    def payload(self) -> Payload:
+        return {
+            "id": str(self.id),
+            "name": self.name,
+            "moderated": self.moderated,
+            "emoji_id": None,
+            "emoji_name": self.emoji_name,
+        }
+
+
 @dataclass(eq=False, slots=True)
 class Channel:
+    """A guild channel (text, announcement, forum), a thread (``parent_id`` set) or a DM (``recipient`` set).
+
+    DM channels belong to no guild: their ``guild_id`` is None.
+    """
+
     id: int
-    guild_id: int
+    guild_id: int | None
     name: str
     position: int = 0
     topic: str | None = None
     overwrites: list[Overwrite] = field(default_factory=list)
     type: int = TEXT_CHANNEL
     messages: list[Message] = field(default_factory=list)
+    flags: int = 0
+    available_tags: list[ForumTag] = field(default_factory=list)
+    parent_id: int | None = None
+    owner_id: int | None = None
+    applied_tags: list[int] = field(default_factory=list)
+    auto_archive_duration: int = THREAD_ARCHIVE_MINUTES
+    recipient: User | None = None
+    deleted: bool = False
+    #: Every message ever posted here (threads count their own; forums count their posts' starters).
+    total_sent: int = 0
 
     @property
     def mention(self) -> str:
         return f"<#{self.id}>"
 
     @property
+    def is_thread(self) -> bool:
+        return self.type in THREAD_TYPES
+
+    @property
+    def is_forum(self) -> bool:
+        return self.type == FORUM_CHANNEL
+
+    @property
+    def is_announcement(self) -> bool:
+        return self.type == ANNOUNCEMENT_CHANNEL
+
+    @property
+    def is_dm(self) -> bool:
+        return self.type == DM_CHANNEL
+
+    @property
     def last_message_id(self) -> int | None:
         return self.messages[-1].id if self.messages else None
 
+    def tag(self, name: str) -> ForumTag:
+        """The forum tag called ``name`` (case-insensitive)."""
+        for tag in self.available_tags:
+            if tag.name.casefold() == name.casefold():
+                return tag
+        raise KeyError(f"forum #{self.name} has no tag {name!r}: {[t.name for t in self.available_tags]}")
+
     def payload(self) -> Payload:
         last = self.last_message_id
-        return {
+        last_id = None if last is None else str(last)
+        if self.is_dm:
+            assert self.recipient is not None
+            return {
+                "id": str(self.id),
+                "type": self.type,
+                "last_message_id": last_id,
+                "flags": 0,
+                "recipients": [self.recipient.payload()],
+            }
+        data: Payload = {
             "id": str(self.id),
             "type": self.type,
             "guild_id": str(self.guild_id),
             "name": self.name,
-            "position": self.position,
-            "topic": self.topic,
-            "nsfw": False,
-            "parent_id": None,
-            "last_message_id": None if last is None else str(last),
+            "parent_id": None if self.parent_id is None else str(self.parent_id),
+            "last_message_id": last_id,
             "rate_limit_per_user": 0,
-            "permission_overwrites": [o.payload() for o in self.overwrites],
-            "flags": 0,
+            "flags": self.flags,
+        }
+        if self.is_thread:
+            data.update(self._thread_fields())
+            return data
+        data.update(
+            position=self.position,
+            topic=self.topic,
+            nsfw=False,
+            permission_overwrites=[o.payload() for o in self.overwrites],
+            default_auto_archive_duration=THREAD_ARCHIVE_MINUTES,
+        )
+        if self.is_forum:
+            data.update(
+                available_tags=[t.payload() for t in self.available_tags],
+                default_reaction_emoji=None,
+                default_sort_order=None,
+                default_forum_layout=0,
+                default_thread_rate_limit_per_user=0,
+                default_tag_setting="match_some",
+            )
+        return data
+
+    def _thread_fields(self) -> Payload:
+        # Discord counts neither the starter message nor deleted ones in message_count.
+        count = sum(1 for m in self.messages if m.id != self.id)
+        return {
+            "owner_id": str(self.owner_id),
+            "message_count": count,
+            "member_count": 1,
+            "total_message_sent": self.total_sent,
+            "applied_tags": [str(t) for t in self.applied_tags],
+            "thread_metadata": {
+                "archived": False,
+                "archive_timestamp": iso_timestamp(self.id),
+                "auto_archive_duration": self.auto_archive_duration,
+                "locked": False,
+                "create_timestamp": iso_timestamp(self.id),
+            },
         }
 
 
@@ -154,6 +272,7 @@ class Guild:
     owner_id: int
     locale: str = "en-US"
     roles: dict[int, Role] = field(default_factory=dict)
+    #: Channels and threads (a thread's ``parent_id`` names its channel).
     channels: dict[int, Channel] = field(default_factory=dict)
     members: dict[int, Member] = field(default_factory=dict)
 
@@ -176,13 +295,22 @@ class Guild:
         )
 
     def permissions_in(self, channel: Channel, member: Member) -> int:
+        """Permissions in a channel; a thread has its parent's, with Send Messages in Threads deciding sending."""
+        parent = self.channels.get(channel.parent_id) if channel.parent_id is not None else None
         return channel_permissions(
             self.permissions(member),
             guild_id=self.id,
             member_id=member.id,
             role_ids=member.role_ids,
-            overwrites=channel.overwrites,
+            overwrites=(parent or channel).overwrites,
+            in_thread=channel.is_thread,
         )
+
+    def top_channels(self) -> list[Channel]:
+        return [c for c in self.channels.values() if not c.is_thread]
+
+    def threads(self) -> list[Channel]:
+        return [c for c in self.channels.values() if c.is_thread]
 
     def payload(self, *, members: list[Member], joined_id: int) -> Payload:
         """A GUILD_CREATE payload listing ``members`` (Discord sends only some without the members intent)."""
@@ -215,8 +343,8 @@ class Guild:
             "emojis": [],
             "stickers": [],
             "roles": [r.payload() for r in self.roles.values()],
-            "channels": [c.payload() for c in self.channels.values()],
-            "threads": [],
+            "channels": [c.payload() for c in self.top_channels()],
+            "threads": [t.payload() for t in self.threads()],
             "members": [m.payload() for m in members],
             "member_count": len(self.members),
             "large": False,
@@ -264,6 +392,9 @@ class Message:
     edited_id: int | None = None
     deleted: bool = False
     files: dict[str, bytes] = field(default_factory=dict)
+    pings: Pings = field(default_factory=lambda: Pings())
+    #: The thread started from this message, if any.
+    thread: Channel | None = None
 
     @property
     def ephemeral(self) -> bool:
@@ -277,6 +408,27 @@ class Message:
     @property
     def edited(self) -> bool:
         return self.edited_id is not None
+
+    @property
+    def crossposted(self) -> bool:
+        """Published to the servers following its announcement channel."""
+        return bool(self.flags & CROSSPOSTED)
+
+    @property
+    def pinged_roles(self) -> frozenset[int]:
+        return self.pings.roles
+
+    @property
+    def pinged_users(self) -> frozenset[int]:
+        return self.pings.users
+
+    @property
+    def pinged_everyone(self) -> bool:
+        return self.pings.everyone
+
+    @property
+    def pinged_nobody(self) -> bool:
+        return not self.pings
 
     def custom_ids(self) -> list[str]:
         """Every ``custom_id`` of the message's components (buttons, selects), depth first."""
@@ -317,9 +469,9 @@ class Message:
             "timestamp": iso_timestamp(self.id),
             "edited_timestamp": None if self.edited_id is None else iso_timestamp(self.edited_id),
             "tts": self.tts,
-            "mention_everyone": False,
-            "mentions": [],
-            "mention_roles": [],
+            "mention_everyone": self.pings.everyone,
+            "mentions": [u.payload() for u in self.pings.user_objects],
+            "mention_roles": [str(r) for r in sorted(self.pings.roles)],
             "attachments": [dict(a) for a in self.attachments],
             "embeds": [dict(e) for e in self.embeds],
             "components": [dict(c) for c in self.components],
@@ -337,4 +489,25 @@ class Message:
             data["interaction_metadata"] = dict(self.interaction_metadata)
         if self.message_reference is not None:
             data["message_reference"] = dict(self.message_reference)
+        if self.thread is not None and not self.thread.deleted:
+            data["thread"] = self.thread.payload()
         return data
+
+
+@dataclass(frozen=True, slots=True)
+class Pings:
+    """Who a message actually notified: what its content mentions, filtered by ``allowed_mentions`` and permissions."""
+
+    user_objects: tuple[User, ...] = ()
+    roles: frozenset[int] = frozenset()
+    everyone: bool = False
+
+    @property
+    def users(self) -> frozenset[int]:
+        return frozenset(u.id for u in self.user_objects)
+
+    def __bool__(self) -> bool:
+        return bool(self.user_objects or self.roles or self.everyone)
+
+
+NO_PINGS = Pings()

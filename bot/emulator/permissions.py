@@ -31,6 +31,9 @@ class Perm(enum.IntFlag):
     MANAGE_ROLES = 1 << 28
     MANAGE_WEBHOOKS = 1 << 29
     USE_APPLICATION_COMMANDS = 1 << 31
+    MANAGE_THREADS = 1 << 34
+    CREATE_PUBLIC_THREADS = 1 << 35
+    CREATE_PRIVATE_THREADS = 1 << 36
     SEND_MESSAGES_IN_THREADS = 1 << 38
 
 
@@ -48,6 +51,8 @@ DEFAULT_EVERYONE = (
     | Perm.USE_EXTERNAL_EMOJIS
     | Perm.CHANGE_NICKNAME
     | Perm.USE_APPLICATION_COMMANDS
+    | Perm.CREATE_PUBLIC_THREADS
+    | Perm.CREATE_PRIVATE_THREADS
     | Perm.SEND_MESSAGES_IN_THREADS
 )
 
@@ -83,9 +88,19 @@ def base_permissions(*, everyone: int, role_permissions: Iterable[int], is_owner
 
 
 def channel_permissions(
-    base: int, *, guild_id: int, member_id: int, role_ids: Iterable[int], overwrites: Iterable[Overwrite]
+    base: int,
+    *,
+    guild_id: int,
+    member_id: int,
+    role_ids: Iterable[int],
+    overwrites: Iterable[Overwrite],
+    in_thread: bool = False,
 ) -> int:
-    """Apply overwrites in Discord's order: @everyone, then all member roles together, then the member."""
+    """Apply overwrites in Discord's order: @everyone, then all member roles together, then the member.
+
+    ``in_thread``: the overwrites are the parent channel's, and Send Messages in Threads (not Send
+    Messages) is what sending, embedding, attaching and mentioning everyone depend on.
+    """
     if base & Perm.ADMINISTRATOR or base == ALL_PERMISSIONS:
         return ALL_PERMISSIONS
     overwrites = list(overwrites)
@@ -107,6 +122,6 @@ def channel_permissions(
     # depends on sending does (Discord resolves these implicitly).
     if not permissions & Perm.VIEW_CHANNEL:
         return 0
-    if not permissions & Perm.SEND_MESSAGES:
+    if not permissions & (Perm.SEND_MESSAGES_IN_THREADS if in_thread else Perm.SEND_MESSAGES):
         permissions &= ~(Perm.SEND_TTS_MESSAGES | Perm.MENTION_EVERYONE | Perm.EMBED_LINKS | Perm.ATTACH_FILES)
     return permissions

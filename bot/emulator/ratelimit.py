@@ -9,7 +9,9 @@ from __future__ import annotations
 import hashlib
 import math
 import time
-from dataclasses import dataclass
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 
 @dataclass(slots=True)
@@ -31,6 +33,7 @@ class RateLimitHit:
     global_: bool
     injected: bool
     at: float
+    scope: str = "user"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +41,8 @@ class Limited:
     retry_after: float
     global_: bool
     injected: bool
+    limit: int | None = None
+    scope: str | None = None
 
 
 @dataclass(slots=True)
@@ -92,14 +97,28 @@ class RateLimiter:
             "X-RateLimit-Bucket": _bucket_hash(bucket),
         }
 
+    def record(self, method: str, path: str, limited: Limited) -> None:
+        """Note a 429 served for a limit kept elsewhere (an announcement channel's publishes)."""
+        self.hits.append(
+            RateLimitHit(
+                method,
+                path,
+                limited.retry_after,
+                limited.global_,
+                limited.injected,
+                time.monotonic(),
+                limited.scope or "user",
+            )
+        )
+
     def limited_headers(self, bucket: str, limited: Limited) -> dict[str, str]:
         headers = {
-            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Limit": str(self.limit if limited.limit is None else limited.limit),
             "X-RateLimit-Remaining": "0",
             "X-RateLimit-Reset": f"{time.time() + limited.retry_after:.3f}",
             "X-RateLimit-Reset-After": f"{limited.retry_after:.3f}",
             "X-RateLimit-Bucket": _bucket_hash(bucket),
-            "X-RateLimit-Scope": "global" if limited.global_ else "user",
+            "X-RateLimit-Scope": limited.scope or ("global" if limited.global_ else "user"),
             "Retry-After": str(math.ceil(limited.retry_after)),
             "Via": "1.1 google",
         }
@@ -112,6 +131,31 @@ class RateLimiter:
         if state is None or now >= state.started + self.window:
             state = self._buckets[bucket] = _Bucket(started=now)
         return state
+
+
+@dataclass(slots=True)
+class PublishLimit:
+    """Discord's limit on publishing (crossposting): ``limit`` messages per announcement channel per ``window``.
+
+    ``clock`` is the emulator's clock (``Emulator.advance_clock`` moves it), so a test can let the hour
+    pass without waiting for it.
+    """
+
+    clock: Callable[[], float]
+    limit: int = 10
+    window: float = 3600.0
+    _published: dict[int, deque[float]] = field(default_factory=dict)
+
+    def take(self, channel_id: int) -> float | None:
+        """Count one publish in ``channel_id``; the seconds to wait instead when the window is full."""
+        now = self.clock()
+        times = self._published.setdefault(channel_id, deque())
+        while times and now - times[0] >= self.window:
+            times.popleft()
+        if len(times) >= self.limit:
+            return max(times[0] + self.window - now, 0.001)
+        times.append(now)
+        return None
 
 
 def _bucket_hash(bucket: str) -> str:

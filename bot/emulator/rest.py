@@ -18,13 +18,21 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.emulator import limits
-from bot.emulator.errors import ApiError, FormErrors
+from bot.emulator.errors import ApiError, FormErrors, RateLimitedError
 from bot.emulator.gateway import Gateway
 from bot.emulator.interactions import InteractionResult
-from bot.emulator.models import Message
+from bot.emulator.limits import check_request, mention_problem
+from bot.emulator.models import (
+    ANNOUNCEMENT_CHANNEL,
+    ANNOUNCEMENT_THREAD,
+    PRIVATE_THREAD,
+    PUBLIC_THREAD,
+    TEXT_CHANNEL,
+    Channel,
+    Message,
+)
 from bot.emulator.permissions import Perm
-from bot.emulator.ratelimit import RateLimiter
+from bot.emulator.ratelimit import Limited, RateLimiter
 from bot.emulator.validation import ApiSpec, RouteMatch
 from bot.emulator.world import Upload, World, require_content
 
@@ -128,9 +136,15 @@ class RestApi:
             ("PATCH", "/channels/{channel_id}/messages/{message_id}", self.edit_message),
             ("DELETE", "/channels/{channel_id}/messages/{message_id}", self.delete_message),
             ("POST", "/channels/{channel_id}/typing", self.typing),
+            ("DELETE", "/channels/{channel_id}", self.delete_channel),
+            ("POST", "/channels/{channel_id}/messages/{message_id}/crosspost", self.crosspost),
+            ("POST", "/channels/{channel_id}/messages/{message_id}/threads", self.start_thread_from_message),
+            ("POST", "/channels/{channel_id}/threads", self.start_thread),
+            ("POST", "/users/@me/channels", self.open_dm),
             ("GET", "/guilds/{guild_id}", self.get_guild),
             ("GET", "/guilds/{guild_id}/channels", self.guild_channels),
             ("GET", "/guilds/{guild_id}/roles", self.guild_roles),
+            ("GET", "/guilds/{guild_id}/roles/{role_id}", self.guild_role),
             ("GET", "/guilds/{guild_id}/members/{user_id}", self.guild_member),
         ]
         for method, path, handler in routes:
@@ -167,6 +181,18 @@ class RestApi:
             await self._read_body(request, method)
             self._validate(method, match, _body(request))
             response = await handler(request)
+        except RateLimitedError as error:
+            # A limit of the resource (an announcement channel's publishes), not of the route's bucket.
+            limited = Limited(error.retry_after, False, injected=False, limit=error.limit, scope=error.scope)
+            self.limiter.record(method, path, limited)
+            body = {
+                "message": "You are being rate limited.",
+                "retry_after": round(error.retry_after, 3),
+                "global": False,
+            }
+            response = json_response(body, 429, self.limiter.limited_headers(bucket, limited))
+            self._log(method, path, response.status)
+            return response
         except ApiError as error:
             if error.violation:
                 self.world.record(method, path, error.describe())
@@ -207,7 +233,7 @@ class RestApi:
         if match is None or body is None:
             return
         errors = self.spec.validate(method, match.template, body) if self.spec is not None else None
-        extra = limits.check_request(method, match.template, body, require_no_mentions=self.require_no_mentions)
+        extra = check_request(method, match.template, body, require_no_mentions=self.require_no_mentions)
         if errors is None:
             errors = extra
         else:
@@ -330,7 +356,7 @@ class RestApi:
         body = _body(request)
         if message.loading and self.require_no_mentions:
             # Filling in a deferred "thinking" response is what posts it, so it must not ping either.
-            problem = limits.mention_problem(body.get("allowed_mentions") if isinstance(body, dict) else None)
+            problem = mention_problem(body.get("allowed_mentions") if isinstance(body, dict) else None)
             if problem:
                 errors = FormErrors()
                 errors.add(("allowed_mentions",), "NEWSBOT_POLICY_NO_MENTIONS", problem)
@@ -371,21 +397,30 @@ class RestApi:
         body = _body(request)
         data: dict[str, Any] = dict(body) if isinstance(body, dict) else {}
         uploads = _uploads(request)
-        needed = Perm.VIEW_CHANNEL | Perm.SEND_MESSAGES | (Perm.ATTACH_FILES if uploads else 0)
-        self.world.require(channel, needed)
+        if channel.is_forum:
+            raise ApiError(
+                400, 50024, "Cannot execute action on this channel type (a forum takes posts)", violation=True
+            )
+        if channel.is_dm:
+            self.world.require_dm_open(channel)
+        else:
+            self.world.require(channel, _send_permission(channel) | (Perm.ATTACH_FILES if uploads else 0))
         replay = self.world.replay_nonce(channel, data)
         if replay is not None:
             return json_response(replay.payload())
-        if data.get("embeds") and not self.world.bot_permissions(channel) & Perm.EMBED_LINKS:
-            # Discord drops embeds silently when the bot may not embed links.
-            log.info("emulator: dropping embeds in channel %s (no Embed Links permission)", channel.id)
-            data["embeds"] = []
+        self._drop_embeds_without_permission(channel, data)
         if data.get("flags") and int(data["flags"]) & 64:
             raise ApiError(400, 50035, "Invalid Form Body: ephemeral flag outside an interaction", violation=True)
         require_content(data, uploads)
         message = self.world.create_message(channel, self.world.bot, data, uploads)
         self.world.remember_nonce(message)
         return json_response(message.payload())
+
+    def _drop_embeds_without_permission(self, channel: Channel, data: dict[str, Any]) -> None:
+        if data.get("embeds") and not self.world.bot_permissions(channel) & Perm.EMBED_LINKS:
+            # Discord drops embeds silently when the bot may not embed links.
+            log.info("emulator: dropping embeds in channel %s (no Embed Links permission)", channel.id)
+            data["embeds"] = []
 
     async def get_message(self, request: web.Request) -> web.StreamResponse:
         channel = self.world.channel(_snowflake(request, "channel_id"))
@@ -413,8 +448,108 @@ class RestApi:
 
     async def typing(self, request: web.Request) -> web.StreamResponse:
         channel = self.world.channel(_snowflake(request, "channel_id"))
-        self.world.require(channel, Perm.VIEW_CHANNEL | Perm.SEND_MESSAGES)
+        self.world.require(channel, _send_permission(channel))
         return web.Response(status=204)
+
+    async def delete_channel(self, request: web.Request) -> web.StreamResponse:
+        channel = self.world.channel(_snowflake(request, "channel_id"))
+        if channel.is_dm:
+            return json_response(channel.payload())  # "deleting" a DM only closes it on the bot's side
+        self.world.require(
+            channel, Perm.VIEW_CHANNEL | (Perm.MANAGE_THREADS if channel.is_thread else Perm.MANAGE_CHANNELS)
+        )
+        payload = channel.payload()
+        self.world.delete_channel(channel)
+        return json_response(payload)
+
+    # -- announcement channels, threads and forum posts ------------------------------------------
+
+    async def crosspost(self, request: web.Request) -> web.StreamResponse:
+        channel = self.world.channel(_snowflake(request, "channel_id"))
+        message = self.world.channel_message(channel, _snowflake(request, "message_id"))
+        # Publishing someone else's message takes Manage Messages as well (Discord's documentation).
+        others = Perm.MANAGE_MESSAGES if message.author.id != self.world.bot.id else 0
+        self.world.require(channel, Perm.VIEW_CHANNEL | Perm.SEND_MESSAGES | others)
+        return json_response(self.world.crosspost(channel, message).payload())
+
+    async def start_thread_from_message(self, request: web.Request) -> web.StreamResponse:
+        channel = self.world.channel(_snowflake(request, "channel_id"))
+        if channel.type not in (TEXT_CHANNEL, ANNOUNCEMENT_CHANNEL):
+            raise ApiError(400, 50024, "Cannot execute action on this channel type", violation=True)
+        self.world.require(channel, Perm.VIEW_CHANNEL | Perm.CREATE_PUBLIC_THREADS)
+        message = self.world.channel_message(channel, _snowflake(request, "message_id"))
+        body = _body(request) if isinstance(_body(request), dict) else {}
+        thread = self.world.start_thread(
+            channel,
+            str(body.get("name") or ""),
+            self.world.bot,
+            type=ANNOUNCEMENT_THREAD if channel.is_announcement else PUBLIC_THREAD,
+            source=message,
+            auto_archive_duration=_archive_minutes(body),
+        )
+        return json_response(thread.payload(), 201)
+
+    async def start_thread(self, request: web.Request) -> web.StreamResponse:
+        """A forum post (a thread with its first message) or, in a text channel, a thread without one."""
+        channel = self.world.channel(_snowflake(request, "channel_id"))
+        body: dict[str, Any] = dict(_body(request)) if isinstance(_body(request), dict) else {}
+        if channel.is_forum:
+            return self._forum_post(channel, body, _uploads(request))
+        if channel.type not in (TEXT_CHANNEL, ANNOUNCEMENT_CHANNEL):
+            raise ApiError(400, 50024, "Cannot execute action on this channel type", violation=True)
+        kind = int(body.get("type") or PRIVATE_THREAD)  # Discord's default is a private thread
+        if kind == PRIVATE_THREAD and channel.is_announcement:
+            raise ApiError(
+                400, 50024, "Cannot execute action on this channel type (private announcement thread)", violation=True
+            )
+        if kind not in (PUBLIC_THREAD, PRIVATE_THREAD, ANNOUNCEMENT_THREAD):
+            raise ApiError(400, 50035, f"Invalid Form Body: thread type {kind}", violation=True)
+        create = Perm.CREATE_PRIVATE_THREADS if kind == PRIVATE_THREAD else Perm.CREATE_PUBLIC_THREADS
+        self.world.require(channel, Perm.VIEW_CHANNEL | create)
+        if kind == PUBLIC_THREAD and channel.is_announcement:
+            kind = ANNOUNCEMENT_THREAD
+        thread = self.world.start_thread(
+            channel,
+            str(body.get("name") or ""),
+            self.world.bot,
+            type=kind,
+            auto_archive_duration=_archive_minutes(body),
+        )
+        return json_response(thread.payload(), 201)
+
+    def _forum_post(self, forum: Channel, body: dict[str, Any], uploads: dict[int, Upload]) -> web.StreamResponse:
+        # Creating a forum post takes Send Messages in the forum (not Create Public Threads), per Discord.
+        self.world.require(forum, Perm.VIEW_CHANNEL | Perm.SEND_MESSAGES | (Perm.ATTACH_FILES if uploads else 0))
+        tags = self.world.forum_tags(forum, body.get("applied_tags"))
+        moderated = [t.name for t in forum.available_tags if t.id in tags and t.moderated]
+        if moderated and not self.world.bot_permissions(forum) & Perm.MANAGE_THREADS:
+            raise ApiError(403, 50013, f"Missing Permissions (moderated tags {moderated} need Manage Threads)")
+        raw_message = body.get("message")
+        if not isinstance(raw_message, dict):
+            raise ApiError(400, 50035, "Invalid Form Body: a forum post needs its first message", violation=True)
+        message_data = dict(raw_message)
+        self._drop_embeds_without_permission(forum, message_data)
+        require_content(message_data, uploads)
+        thread = self.world.start_thread(
+            forum,
+            str(body.get("name") or ""),
+            self.world.bot,
+            type=PUBLIC_THREAD,
+            applied_tags=tags,
+            auto_archive_duration=_archive_minutes(body),
+        )
+        message = self.world.create_message(thread, self.world.bot, message_data, uploads, message_id=thread.id)
+        return json_response({**thread.payload(), "message": message.payload()}, 201)
+
+    # -- direct messages -------------------------------------------------------------------------
+
+    async def open_dm(self, request: web.Request) -> web.StreamResponse:
+        body = _body(request) if isinstance(_body(request), dict) else {}
+        raw = body.get("recipient_id")
+        recipient = self.world.users.get(int(raw)) if isinstance(raw, str | int) and str(raw).isdigit() else None
+        if recipient is None:
+            raise ApiError(404, 10013, "Unknown User")
+        return json_response(self.world.open_dm(recipient).payload())
 
     # -- guilds ----------------------------------------------------------------------------------
 
@@ -429,12 +564,29 @@ class RestApi:
         guild = self.world.guild(_snowflake(request, "guild_id"))
         return json_response([r.payload() for r in guild.roles.values()])
 
+    async def guild_role(self, request: web.Request) -> web.StreamResponse:
+        guild = self.world.guild(_snowflake(request, "guild_id"))
+        role = guild.roles.get(_snowflake(request, "role_id"))
+        if role is None:
+            raise ApiError(404, 10011, "Unknown Role")
+        return json_response(role.payload())
+
     async def guild_member(self, request: web.Request) -> web.StreamResponse:
         guild = self.world.guild(_snowflake(request, "guild_id"))
         member = guild.members.get(_snowflake(request, "user_id"))
         if member is None:
             raise ApiError(404, 10007, "Unknown Member")
         return json_response(member.payload())
+
+
+def _send_permission(channel: Channel) -> int:
+    """Sending in a thread takes Send Messages in Threads, and Send Messages alone does not do."""
+    return Perm.VIEW_CHANNEL | (Perm.SEND_MESSAGES_IN_THREADS if channel.is_thread else Perm.SEND_MESSAGES)
+
+
+def _archive_minutes(body: dict[str, Any]) -> int | None:
+    value = body.get("auto_archive_duration")
+    return value if isinstance(value, int) else None
 
 
 def _parse_json(raw: str | bytes | bytearray) -> Any:

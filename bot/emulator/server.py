@@ -26,7 +26,20 @@ from bot.emulator.interactions import (
     channel_partial,
     subcommand_path,
 )
-from bot.emulator.models import Channel, Guild, Member, Message, Payload, Role, User
+from bot.emulator.models import (
+    ANNOUNCEMENT_CHANNEL,
+    FORUM_CHANNEL,
+    REQUIRE_TAG,
+    TEXT_CHANNEL,
+    Channel,
+    ForumTag,
+    Guild,
+    Member,
+    Message,
+    Payload,
+    Role,
+    User,
+)
 from bot.emulator.permissions import (
     ALL_PERMISSIONS,
     DEFAULT_BOT,
@@ -49,6 +62,8 @@ T = TypeVar("T")
 GuildRef = Guild | int
 ChannelRef = Channel | int
 UserRef = User | Member | int
+#: A forum tag to create: its name, or (name, moderated), or (name, moderated, emoji).
+TagSpec = str | tuple[str, bool] | tuple[str, bool, str | None]
 
 
 class Emulator:
@@ -258,9 +273,10 @@ class Emulator:
         )
         return guild
 
-    def add_role(self, guild: GuildRef, name: str, permissions: int = 0) -> Role:
+    def add_role(self, guild: GuildRef, name: str, permissions: int = 0, *, mentionable: bool = False) -> Role:
+        """A role; only ``mentionable`` ones ping when mentioned by someone without Mention Everyone."""
         g = self._guild(guild)
-        role = Role(self._ids.next(), g.id, name, int(permissions), position=len(g.roles))
+        role = Role(self._ids.next(), g.id, name, int(permissions), position=len(g.roles), mentionable=mentionable)
         g.roles[role.id] = role
         payload = {"guild_id": str(g.id), "role": role.payload()}
         self.gateway.dispatch_guild(g.id, "GUILD_ROLE_CREATE", lambda _s: payload, intent=Intent.GUILDS)
@@ -279,15 +295,94 @@ class Emulator:
         overwrites: Iterable[Overwrite] = (),
     ) -> Channel:
         """A text channel; ``bot_allow``/``bot_deny`` overwrite the bot's permissions in it."""
-        g = self._guild(guild)
-        all_overwrites = list(overwrites)
-        if everyone_allow or everyone_deny:
-            all_overwrites.append(Overwrite(g.id, ROLE_OVERWRITE, int(everyone_allow), int(everyone_deny)))
-        if bot_allow or bot_deny:
-            all_overwrites.append(Overwrite(self.world.bot.id, MEMBER_OVERWRITE, int(bot_allow), int(bot_deny)))
-        channel = Channel(
-            self._ids.next(), g.id, name, position=len(g.channels), topic=topic, overwrites=all_overwrites
+        return self._add_channel(
+            guild,
+            name,
+            TEXT_CHANNEL,
+            topic,
+            self._overwrites(guild, bot_allow, bot_deny, everyone_allow, everyone_deny, overwrites),
         )
+
+    def add_announcement_channel(
+        self,
+        guild: GuildRef,
+        name: str,
+        *,
+        topic: str | None = None,
+        bot_allow: int = 0,
+        bot_deny: int = 0,
+        everyone_allow: int = 0,
+        everyone_deny: int = 0,
+        overwrites: Iterable[Overwrite] = (),
+    ) -> Channel:
+        """An announcement channel (type 5): messages in it can be published (crossposted), 10 per hour."""
+        return self._add_channel(
+            guild,
+            name,
+            ANNOUNCEMENT_CHANNEL,
+            topic,
+            self._overwrites(guild, bot_allow, bot_deny, everyone_allow, everyone_deny, overwrites),
+        )
+
+    def add_forum_channel(
+        self,
+        guild: GuildRef,
+        name: str,
+        *,
+        tags: Iterable[TagSpec] = (),
+        require_tag: bool = False,
+        topic: str | None = None,
+        bot_allow: int = 0,
+        bot_deny: int = 0,
+        everyone_allow: int = 0,
+        everyone_deny: int = 0,
+        overwrites: Iterable[Overwrite] = (),
+    ) -> Channel:
+        """A forum (type 15) offering ``tags`` to its posts; ``forum.tag("name")`` finds one by name."""
+        channel = Channel(
+            self._ids.next(),
+            self._guild(guild).id,
+            name,
+            topic=topic,
+            type=FORUM_CHANNEL,
+            flags=REQUIRE_TAG if require_tag else 0,
+            available_tags=[self._forum_tag(spec) for spec in tags],
+            overwrites=self._overwrites(guild, bot_allow, bot_deny, everyone_allow, everyone_deny, overwrites),
+        )
+        return self._register_channel(channel)
+
+    def _forum_tag(self, spec: TagSpec) -> ForumTag:
+        if isinstance(spec, str):
+            return ForumTag(self._ids.next(), spec)
+        name, moderated, *emoji = spec
+        return ForumTag(self._ids.next(), name, moderated, emoji[0] if emoji else None)
+
+    def _overwrites(
+        self,
+        guild: GuildRef,
+        bot_allow: int,
+        bot_deny: int,
+        everyone_allow: int,
+        everyone_deny: int,
+        overwrites: Iterable[Overwrite],
+    ) -> list[Overwrite]:
+        g = self._guild(guild)
+        result = list(overwrites)
+        if everyone_allow or everyone_deny:
+            result.append(Overwrite(g.id, ROLE_OVERWRITE, int(everyone_allow), int(everyone_deny)))
+        if bot_allow or bot_deny:
+            result.append(Overwrite(self.world.bot.id, MEMBER_OVERWRITE, int(bot_allow), int(bot_deny)))
+        return result
+
+    def _add_channel(
+        self, guild: GuildRef, name: str, kind: int, topic: str | None, overwrites: list[Overwrite]
+    ) -> Channel:
+        channel = Channel(self._ids.next(), self._guild(guild).id, name, topic=topic, type=kind, overwrites=overwrites)
+        return self._register_channel(channel)
+
+    def _register_channel(self, channel: Channel) -> Channel:
+        g = self._guild(self._guild_id(channel))
+        channel.position = len(g.top_channels())
         g.channels[channel.id] = channel
         self.world.channels[channel.id] = channel
         self.gateway.dispatch_guild(g.id, "CHANNEL_CREATE", lambda _s: channel.payload(), intent=Intent.GUILDS)
@@ -320,8 +415,80 @@ class Emulator:
     ) -> Message:
         """A message from a (human) member, e.g. the target of a message context command."""
         ch = self._channel(channel)
-        user = self._member(self.world.guilds[ch.guild_id], author).user
+        user = self._member(self._guild(self._guild_id(ch)), author).user
         return self.world.create_message(ch, user, {"content": content, "embeds": list(embeds)})
+
+    # -- what moderators change while the bot runs ---------------------------------------------------
+
+    def delete_channel(self, channel: ChannelRef) -> None:
+        """Delete a channel (its threads too) or a thread: CHANNEL_DELETE (THREAD_DELETE) reaches the bot,
+        and any later request to it gets 404 Unknown Channel (10003). Its messages stay readable here."""
+        self.world.delete_channel(self._channel(channel))
+
+    def delete_role(self, role: Role) -> None:
+        """Delete a role (GUILD_ROLE_DELETE): members lose it, and mentions of it ping nobody."""
+        self.world.delete_role(self._guild(role.guild_id), role)
+
+    def edit_role(self, role: Role, *, permissions: int | None = None, mentionable: bool | None = None) -> Role:
+        """Change a role's permissions or mentionability (GUILD_ROLE_UPDATE)."""
+        if permissions is not None:
+            role.permissions = int(permissions)
+        if mentionable is not None:
+            role.mentionable = mentionable
+        self.world.update_role(self._guild(role.guild_id), role)
+        return role
+
+    def add_forum_tag(self, forum: ChannelRef, spec: TagSpec) -> ForumTag:
+        ch = self._channel(forum)
+        tag = self._forum_tag(spec)
+        self.world.set_forum_tags(ch, [*ch.available_tags, tag])
+        return tag
+
+    def remove_forum_tag(self, forum: ChannelRef, tag: ForumTag | str) -> None:
+        """Remove a tag from a forum (CHANNEL_UPDATE); posts carrying it lose it, as on Discord."""
+        ch = self._channel(forum)
+        gone = ch.tag(tag) if isinstance(tag, str) else tag
+        self.world.set_forum_tags(ch, [t for t in ch.available_tags if t.id != gone.id])
+
+    def set_overwrites(self, channel: ChannelRef, overwrites: Iterable[Overwrite]) -> None:
+        """Replace a channel's permission overwrites (CHANNEL_UPDATE)."""
+        self.world.set_overwrites(self._channel(channel), overwrites)
+
+    def set_permissions(self, channel: ChannelRef, target: Role | UserRef, *, allow: int = 0, deny: int = 0) -> None:
+        """Set one role's or member's overwrite in a channel (replacing theirs), like the channel settings do.
+        ``set_permissions(news, emulator.bot_user, deny=Perm.SEND_MESSAGES)`` takes a permission from the bot."""
+        ch = self._channel(channel)
+        if isinstance(target, Role):
+            key = (target.id, ROLE_OVERWRITE)
+        else:
+            key = (target if isinstance(target, int) else target.id, MEMBER_OVERWRITE)
+        kept = [o for o in ch.overwrites if (o.id, o.type) != key]
+        if allow or deny:
+            kept.append(Overwrite(key[0], key[1], int(allow), int(deny)))
+        self.world.set_overwrites(ch, kept)
+
+    def advance_clock(self, seconds: float) -> None:
+        """Move the emulator's clock forward, for limits counted over long windows (publishes per hour)."""
+        self.world.clock_offset += seconds
+        self._notifier.notify()
+
+    # -- direct messages -----------------------------------------------------------------------------
+
+    def close_dms(self, user: UserRef) -> None:
+        """The user turns off DMs from this server's members (or blocks the bot): sends fail with 50007."""
+        self.world.dms_closed.add(self._user_id(user))
+
+    def open_dms(self, user: UserRef) -> None:
+        self.world.dms_closed.discard(self._user_id(user))
+
+    def dm_channel(self, user: UserRef) -> Channel | None:
+        """The DM channel the bot opened with ``user`` (``POST /users/@me/channels``), if any."""
+        return self.world.dm_channels.get(self._user_id(user))
+
+    def dm_messages(self, user: UserRef) -> list[Message]:
+        """Messages in the bot's DM with ``user``, oldest first (none if it never opened one)."""
+        channel = self.dm_channel(user)
+        return [] if channel is None else list(channel.messages)
 
     # -- reading state -------------------------------------------------------------------------------
 
@@ -331,6 +498,23 @@ class Emulator:
 
     def message(self, message_id: int) -> Message:
         return self.world.messages[message_id]
+
+    def crossposts(self, channel: ChannelRef | None = None) -> list[Message]:
+        """Messages published (crossposted), in order; those of one announcement channel if given."""
+        channel_id = None if channel is None else self._channel(channel).id
+        return [m for m in self.world.crossposts if channel_id is None or m.channel_id == channel_id]
+
+    def threads(self, channel: ChannelRef) -> list[Channel]:
+        """The threads of a channel, or the posts of a forum (each a thread), oldest first."""
+        ch = self._channel(channel)
+        return [c for c in self.world.channels.values() if c.parent_id == ch.id]
+
+    def thread(self, thread_id: int) -> Channel:
+        """A thread or forum post by id (a forum post's id is also its first message's id)."""
+        ch = self._channel(thread_id)
+        if not ch.is_thread:
+            raise KeyError(f"channel {thread_id} (#{ch.name}) is not a thread")
+        return ch
 
     def registered_commands(self, guild_id: int | None = None) -> list[Command]:
         """Commands registered globally (``None``) or in one guild, as Discord returns them."""
@@ -522,11 +706,22 @@ class Emulator:
             raise KeyError(f"no guild {guild_id} in the emulator") from None
 
     def _channel(self, channel: ChannelRef) -> Channel:
+        """A channel by object or id; deleted ones too, so tests can read what was posted there."""
         channel_id = channel.id if isinstance(channel, Channel) else channel
-        try:
-            return self.world.channels[channel_id]
-        except KeyError:
-            raise KeyError(f"no channel {channel_id} in the emulator") from None
+        found = self.world.channels.get(channel_id) or self.world.deleted_channels.get(channel_id)
+        if found is None:
+            raise KeyError(f"no channel {channel_id} in the emulator")
+        return found
+
+    @staticmethod
+    def _guild_id(channel: Channel) -> int:
+        if channel.guild_id is None:
+            raise ValueError(f"channel {channel.id} is a DM, in no guild")
+        return channel.guild_id
+
+    @staticmethod
+    def _user_id(user: UserRef) -> int:
+        return user if isinstance(user, int) else user.id
 
     def _member(self, guild: Guild, user: UserRef) -> Member:
         user_id = user if isinstance(user, int) else user.id

@@ -135,6 +135,22 @@ class ApiSpec:
                 _describe(leaf, errors)
         return errors
 
+    def validate_schema(self, name: str, instance: Any) -> FormErrors:
+        """Errors of ``instance`` against the document's component schema ``name`` (say ``ThreadResponse``):
+        how the emulator's own payloads are checked against what Discord documents it sends."""
+        errors = FormErrors()
+        validator = self._validators.get(("schema", name))
+        if validator is None:
+            if name not in self._document["components"]["schemas"]:
+                raise KeyError(f"the spec has no schema {name!r}")
+            schema = {"$ref": f"{SPEC_URI}#/components/schemas/{quote(name)}"}
+            validator = Draft202012Validator(schema, registry=self._registry, format_checker=self._format_checker)
+            self._validators[("schema", name)] = validator
+        for error in validator.iter_errors(instance):
+            for leaf in _leaves(error):
+                _describe(leaf, errors)
+        return errors
+
     def _validator(self, method: str, template: str) -> Draft202012Validator | None:
         key = (method.upper(), template)
         if key not in self._validators:

@@ -1,21 +1,23 @@
 """The emulated Discord's state and the operations REST calls and the test driver perform on it.
 
-``World`` owns users, guilds, channels, messages, registered commands and pending interactions, and
-implements what the gateway needs (READY and GUILD_CREATE payloads). Operations raise ``ApiError``
-with Discord's codes; ``violation=True`` marks the ones that are the bot's fault.
+``World`` owns users, guilds, channels (threads and DMs too), messages, registered commands and pending
+interactions, and implements what the gateway needs (READY and GUILD_CREATE payloads). Operations raise
+``ApiError`` with Discord's codes; ``violation=True`` marks the ones that are the bot's fault. Every change
+a client would see in its cache (a channel deleted, a role gone, overwrites changed) is also dispatched
+as the gateway event Discord sends for it.
 """
 
 from __future__ import annotations
 
 import mimetypes
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 from bot.emulator.commands import CommandRegistry
-from bot.emulator.errors import ApiError, Violation
+from bot.emulator.errors import ApiError, FormErrors, RateLimitedError, Violation
 from bot.emulator.gateway import Gateway, GatewaySession, Intent
 from bot.emulator.interactions import (
     ALLOWED_CALLBACKS,
@@ -25,11 +27,34 @@ from bot.emulator.interactions import (
     InteractionResult,
     InteractionType,
 )
-from bot.emulator.models import EPHEMERAL, LOADING, Channel, Guild, Message, Payload, User
+from bot.emulator.mentions import resolve_pings
+from bot.emulator.models import (
+    CROSSPOSTED,
+    DM_CHANNEL,
+    EPHEMERAL,
+    HAS_THREAD,
+    LOADING,
+    NO_PINGS,
+    REQUIRE_TAG,
+    Channel,
+    ForumTag,
+    Guild,
+    Message,
+    Payload,
+    Pings,
+    Role,
+    User,
+)
+from bot.emulator.permissions import Overwrite, Perm
+from bot.emulator.ratelimit import PublishLimit
 from bot.emulator.snowflake import SnowflakeFactory
 from bot.emulator.waiting import Notifier
 
 NONCE_WINDOW = 5 * 60.0
+# What a bot may do in a DM: no roles or overwrites there.
+DM_PERMISSIONS = (
+    Perm.VIEW_CHANNEL | Perm.SEND_MESSAGES | Perm.EMBED_LINKS | Perm.ATTACH_FILES | Perm.READ_MESSAGE_HISTORY
+)
 _EDITABLE_FLAGS = (1 << 2) | (1 << 12) | (1 << 15)  # suppress embeds, suppress notifications, components v2
 
 
@@ -74,6 +99,19 @@ class World:
         self.option_files: dict[int, tuple[str, bytes]] = {}
         self.nonce_replays = 0
         self.recommended_shards = 1
+        #: Seconds added to the monotonic clock by ``Emulator.advance_clock`` (time-windowed limits read it).
+        self.clock_offset = 0.0
+        self.publish_limit = PublishLimit(self.now)
+        #: Messages published (crossposted) from announcement channels, in order.
+        self.crossposts: list[Message] = []
+        #: Deleted channels and threads, kept so tests can still read what was posted there.
+        self.deleted_channels: dict[int, Channel] = {}
+        #: DM channels by recipient id; users who closed their DMs to the bot.
+        self.dm_channels: dict[int, Channel] = {}
+        self.dms_closed: set[int] = set()
+
+    def now(self) -> float:
+        return time.monotonic() + self.clock_offset
 
     @property
     def application_id(self) -> int:
@@ -157,8 +195,15 @@ class World:
             raise ApiError(404, 10004, "Unknown Guild")
         return guild
 
+    def guild_of(self, channel: Channel) -> Guild:
+        if channel.guild_id is None:
+            raise ApiError(400, 50003, "Cannot execute action on a DM channel", violation=True)
+        return self.guilds[channel.guild_id]
+
     def bot_permissions(self, channel: Channel) -> int:
-        guild = self.guilds[channel.guild_id]
+        if channel.is_dm:
+            return DM_PERMISSIONS
+        guild = self.guild_of(channel)
         return guild.permissions_in(channel, guild.members[self.bot.id])
 
     def require(self, channel: Channel, permission: int) -> None:
@@ -188,10 +233,14 @@ class World:
         type: int = 0,
         webhook_id: int | None = None,
         interaction_metadata: Payload | None = None,
+        message_id: int | None = None,
     ) -> Message:
-        """Store a new message (ephemeral ones stay out of the channel) and dispatch MESSAGE_CREATE."""
+        """Store a new message (ephemeral ones stay out of the channel) and dispatch MESSAGE_CREATE.
+
+        ``message_id`` is given for a forum post's first message, whose id is the post's (thread's) id.
+        """
         message = Message(
-            id=self.ids.next(),
+            id=message_id or self.ids.next(),
             channel_id=channel.id,
             guild_id=channel.guild_id,
             author=author,
@@ -206,26 +255,56 @@ class World:
         if isinstance(nonce, str | int) and not isinstance(nonce, bool):
             message.nonce = nonce
         reference = data.get("message_reference")
+        replied: User | None = None
         if isinstance(reference, Mapping) and reference.get("message_id") is not None:
             message.message_reference = {
                 "type": 0,
                 "message_id": str(reference["message_id"]),
                 "channel_id": str(reference.get("channel_id") or channel.id),
-                "guild_id": str(channel.guild_id),
             }
+            if channel.guild_id is not None:
+                message.message_reference["guild_id"] = str(channel.guild_id)
             message.type = 19
+            replied_to = self.messages.get(_int(reference["message_id"]) or 0)
+            replied = replied_to.author if replied_to is not None else None
         self._apply(message, data, uploads or {}, creating=True)
+        if not message.ephemeral:
+            message.pings = self.pings(channel, author, data, replied)
         self.messages[message.id] = message
         if not message.ephemeral:
             channel.messages.append(message)
+            channel.total_sent += 1
             self._dispatch_message("MESSAGE_CREATE", message)
         self.notifier.notify()
         return message
+
+    def pings(self, channel: Channel, author: User, data: Mapping[str, Any], replied: User | None = None) -> Pings:
+        """Who a new message by ``author`` with this body notifies (see ``mentions``)."""
+        guild = None if channel.guild_id is None else self.guilds.get(channel.guild_id)
+        if guild is None:
+            permissions = 0
+        elif author.id == self.bot.id:
+            permissions = self.bot_permissions(channel)
+        else:
+            member = guild.members.get(author.id)
+            permissions = guild.permissions_in(channel, member) if member is not None else 0
+        return resolve_pings(
+            str(data.get("content") or ""),
+            data.get("allowed_mentions"),
+            guild=guild,
+            users=self.users,
+            author_permissions=permissions,
+            replied_user=replied,
+        )
 
     def edit_message(
         self, message: Message, data: Mapping[str, Any], uploads: Mapping[int, Upload] | None = None
     ) -> None:
         self._apply(message, data, uploads or {}, creating=False)
+        if message.loading and not message.ephemeral:
+            # Filling in a deferred "thinking" response is what posts it: that is when it notifies.
+            channel = self.channels.get(message.channel_id)
+            message.pings = NO_PINGS if channel is None else self.pings(channel, message.author, data)
         if "flags" in data and data["flags"] is not None:
             message.flags = (message.flags & ~_EDITABLE_FLAGS) | (int(data["flags"]) & _EDITABLE_FLAGS)
         message.flags &= ~LOADING
@@ -240,10 +319,14 @@ class World:
         if channel is not None and message in channel.messages:
             channel.messages.remove(message)
         if not message.ephemeral and self.gateway is not None:
-            payload = {"id": str(message.id), "channel_id": str(message.channel_id), "guild_id": str(message.guild_id)}
-            self.gateway.dispatch_guild(
-                message.guild_id or 0, "MESSAGE_DELETE", lambda _s: payload, intent=Intent.GUILD_MESSAGES
-            )
+            payload: Payload = {"id": str(message.id), "channel_id": str(message.channel_id)}
+            if message.guild_id is None:
+                self.gateway.dispatch_direct("MESSAGE_DELETE", lambda _s: payload, intent=Intent.DIRECT_MESSAGES)
+            else:
+                payload["guild_id"] = str(message.guild_id)
+                self.gateway.dispatch_guild(
+                    message.guild_id, "MESSAGE_DELETE", lambda _s: payload, intent=Intent.GUILD_MESSAGES
+                )
         self.notifier.notify()
 
     def replay_nonce(self, channel: Channel, data: Mapping[str, Any]) -> Message | None:
@@ -329,7 +412,10 @@ class World:
         }
 
     def _dispatch_message(self, event: str, message: Message) -> None:
-        if self.gateway is None or message.guild_id is None:
+        if self.gateway is None:
+            return
+        if message.guild_id is None:
+            self.gateway.dispatch_direct(event, lambda _s: message.payload(), intent=Intent.DIRECT_MESSAGES)
             return
         guild = self.guilds.get(message.guild_id)
         member = guild.members.get(message.author.id) if guild is not None else None
@@ -466,9 +552,176 @@ class World:
             return 23 if int((result.payload.get("data") or {}).get("type") or 1) != 1 else 20
         return 0
 
+    # -- announcement channels, threads and forums -------------------------------------------------
+
+    def crosspost(self, channel: Channel, message: Message) -> Message:
+        """Publish ``message`` to the channels following its announcement channel (10 per channel per hour)."""
+        if not channel.is_announcement:
+            raise ApiError(400, 50024, "Cannot execute action on this channel type", violation=True)
+        if message.crossposted:
+            raise ApiError(400, 40033, "This message has already been crossposted.")
+        retry_after = self.publish_limit.take(channel.id)
+        if retry_after is not None:
+            raise RateLimitedError(retry_after, limit=self.publish_limit.limit)
+        message.flags |= CROSSPOSTED
+        self.crossposts.append(message)
+        self._dispatch_message("MESSAGE_UPDATE", message)
+        self.notifier.notify()
+        return message
+
+    def start_thread(
+        self,
+        parent: Channel,
+        name: str,
+        owner: User,
+        *,
+        type: int,
+        source: Message | None = None,
+        thread_id: int | None = None,
+        applied_tags: Iterable[int] = (),
+        auto_archive_duration: int | None = None,
+    ) -> Channel:
+        """A thread in ``parent``; one started from ``source`` takes that message's id, as on Discord."""
+        guild = self.guild_of(parent)
+        thread = Channel(
+            id=source.id if source is not None else (thread_id or self.ids.next()),
+            guild_id=guild.id,
+            name=name,
+            type=type,
+            parent_id=parent.id,
+            owner_id=owner.id,
+            applied_tags=list(applied_tags),
+        )
+        if auto_archive_duration:
+            thread.auto_archive_duration = auto_archive_duration
+        if thread.id in self.channels:
+            raise ApiError(400, 160004, "A thread has already been created for this message")
+        guild.channels[thread.id] = thread
+        self.channels[thread.id] = thread
+        self._dispatch_channel("THREAD_CREATE", thread, {"newly_created": True})
+        if source is not None:
+            source.thread = thread
+            source.flags |= HAS_THREAD
+            self._dispatch_message("MESSAGE_UPDATE", source)
+        self.notifier.notify()
+        return thread
+
+    def forum_tags(self, forum: Channel, requested: object) -> list[int]:
+        """The tag ids of a forum post's ``applied_tags``, each one the forum offers (400 otherwise)."""
+        errors = FormErrors()
+        known = {tag.id for tag in forum.available_tags}
+        tags: list[int] = []
+        for index, raw in enumerate(requested if isinstance(requested, list) else []):
+            tag_id = _int(raw)
+            if tag_id not in known:
+                errors.add(
+                    ("applied_tags", index),
+                    "BASE_TYPE_CHOICES",
+                    f"Value must be one of the forum's tags {sorted(known)} (got {raw!r}).",
+                )
+            elif tag_id not in tags:
+                tags.append(tag_id)
+        if errors:
+            raise errors.to_api_error()
+        if forum.flags & REQUIRE_TAG and not tags:
+            raise ApiError(400, 40067, "A tag is required to create a forum post in this channel", violation=True)
+        return tags
+
+    # -- changes made by the server's moderators (the test driver) ----------------------------------
+
+    def delete_channel(self, channel: Channel) -> None:
+        """Delete a channel (and its threads) or a thread; later requests to it get 404 Unknown Channel."""
+        guild = self.guild_of(channel)
+        doomed = [channel, *(t for t in guild.threads() if t.parent_id == channel.id)]
+        for gone in doomed:
+            gone.deleted = True
+            guild.channels.pop(gone.id, None)
+            self.channels.pop(gone.id, None)
+            self.deleted_channels[gone.id] = gone
+        if channel.is_thread:
+            payload = {
+                "id": str(channel.id),
+                "guild_id": str(guild.id),
+                "parent_id": str(channel.parent_id),
+                "type": channel.type,
+            }
+            self._dispatch_guild(guild.id, "THREAD_DELETE", payload)
+        else:
+            self._dispatch_channel("CHANNEL_DELETE", channel)
+        self.notifier.notify()
+
+    def delete_role(self, guild: Guild, role: Role) -> None:
+        if role.id == guild.id or role.bot_id is not None:
+            raise ValueError(f"the role {role.name!r} cannot be deleted (@everyone and managed roles stay)")
+        guild.roles.pop(role.id, None)
+        for member in guild.members.values():
+            if role.id in member.role_ids:
+                member.role_ids.remove(role.id)
+        self._dispatch_guild(guild.id, "GUILD_ROLE_DELETE", {"guild_id": str(guild.id), "role_id": str(role.id)})
+        self.notifier.notify()
+
+    def update_role(self, guild: Guild, role: Role) -> None:
+        self._dispatch_guild(guild.id, "GUILD_ROLE_UPDATE", {"guild_id": str(guild.id), "role": role.payload()})
+        self.notifier.notify()
+
+    def set_forum_tags(self, forum: Channel, tags: Iterable[ForumTag]) -> None:
+        """Replace a forum's tags; posts lose tags that no longer exist, as on Discord."""
+        forum.available_tags = list(tags)
+        known = {tag.id for tag in forum.available_tags}
+        for post in self.guild_of(forum).threads():
+            if post.parent_id == forum.id and any(t not in known for t in post.applied_tags):
+                post.applied_tags = [t for t in post.applied_tags if t in known]
+                self._dispatch_channel("THREAD_UPDATE", post)
+        self._dispatch_channel("CHANNEL_UPDATE", forum)
+        self.notifier.notify()
+
+    def set_overwrites(self, channel: Channel, overwrites: Iterable[Overwrite]) -> None:
+        if channel.is_thread:
+            raise ValueError("threads have no overwrites of their own: change the parent channel's")
+        channel.overwrites = list(overwrites)
+        self._dispatch_channel("CHANNEL_UPDATE", channel)
+        self.notifier.notify()
+
+    # -- direct messages ---------------------------------------------------------------------------
+
+    def open_dm(self, recipient: User) -> Channel:
+        """The DM channel with ``recipient`` (the same one each time, as on Discord)."""
+        channel = self.dm_channels.get(recipient.id)
+        if channel is None:
+            channel = Channel(id=self.ids.next(), guild_id=None, name="", type=DM_CHANNEL, recipient=recipient)
+            self.dm_channels[recipient.id] = channel
+            self.channels[channel.id] = channel
+        return channel
+
+    def require_dm_open(self, channel: Channel) -> None:
+        """403 50007 when the recipient closed DMs or shares no server with the bot (Discord refuses both)."""
+        recipient = channel.recipient
+        assert recipient is not None
+        shares_guild = any(recipient.id in g.members and self.bot.id in g.members for g in self.guilds.values())
+        if recipient.id in self.dms_closed or not shares_guild:
+            raise ApiError(403, 50007, "Cannot send messages to this user")
+
+    def _dispatch_channel(self, event: str, channel: Channel, extra: Payload | None = None) -> None:
+        if channel.guild_id is None:
+            return
+        payload = {**channel.payload(), **(extra or {})}
+        self._dispatch_guild(channel.guild_id, event, payload)
+
+    def _dispatch_guild(self, guild_id: int, event: str, payload: Payload) -> None:
+        if self.gateway is not None:
+            self.gateway.dispatch_guild(guild_id, event, lambda _s: payload, intent=Intent.GUILDS)
+
     def record(self, method: str, path: str, message: str) -> None:
         self.violations.append(Violation(method, path, message))
         self.notifier.notify()
+
+
+def _int(value: object) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None
 
 
 def _normalise_embed(embed: Mapping[str, Any]) -> Payload:

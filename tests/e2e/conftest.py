@@ -13,7 +13,7 @@ import pytest
 
 from bot.client import NewsBot
 from bot.emulator import Emulator, Perm
-from bot.emulator.models import Channel, Guild, Member, Message
+from bot.emulator.models import Channel, Guild, Member, Message, Role
 from bot.harness import running_bot
 from bot.settings import Settings
 
@@ -48,6 +48,25 @@ def world(emulator: Emulator) -> World:
         alice=emulator.add_member(guild, "alice"),
         bob=emulator.add_member(guild, "bob"),
         moderator=emulator.add_member(guild, "mod", permissions=Perm.MANAGE_GUILD),
+    )
+
+
+@dataclass
+class AlertChannels:
+    """Where live alerts post in the test guild: an announcement channel, a forum with tags, a role to ping."""
+
+    announcements: Channel
+    forum: Channel
+    role: Role
+
+
+@pytest.fixture
+def alert_channels(world: World) -> AlertChannels:
+    emulator = world.emulator
+    return AlertChannels(
+        announcements=emulator.add_announcement_channel(world.guild, "announcements"),
+        forum=emulator.add_forum_channel(world.guild, "articles", tags=["Science", "Politics", "Sport", "Health"]),
+        role=emulator.add_role(world.guild, "news-alerts", mentionable=True),
     )
 
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
+import subprocess
+import sys
+from pathlib import Path
 
 import discord
 import pytest
@@ -70,3 +74,38 @@ async def test_clean_shutdown_leaves_no_tasks_behind() -> None:
     assert [s.connected for s in emulator.sessions] == [False]
     assert isinstance(client, discord.Client)
     assert client.is_closed()
+
+
+def test_the_emulator_imports_nothing_else_of_the_bot() -> None:
+    """Issue #11: ``bot/emulator`` stands alone (the bot may import it, never the reverse), and its modules
+    import each other directly, not through the package's ``__init__``."""
+    package = Path(__file__).resolve().parents[2] / "bot" / "emulator"
+    submodules = {p.stem for p in package.glob("*.py")} | {p.name for p in package.iterdir() if p.is_dir()}
+    problems = []
+    for path in sorted(package.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+                if node.module == "bot.emulator":
+                    problems += [
+                        f"{path.name}: from bot.emulator import {a.name}" for a in node.names if a.name in submodules
+                    ]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            problems += [
+                f"{path.name}: imports {n}" for n in names if n.startswith("bot.") and not n.startswith("bot.emulator")
+            ]
+            problems += [f"{path.name}: imports {n}" for n in names if n == "bot"]
+
+    assert problems == []
+
+
+def test_importing_the_emulator_loads_no_other_bot_module() -> None:
+    code = (
+        "import sys, bot.emulator; "
+        "print(sorted(m for m in sys.modules if m.startswith('bot.') and not m.startswith('bot.emulator')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

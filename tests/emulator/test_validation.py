@@ -119,11 +119,13 @@ def test_more_than_ten_embeds_are_rejected(spec: ApiSpec) -> None:
         (None, False),
         ({"parse": ["users"]}, False),
         ({"parse": [], "users": ["80351110224678912"]}, False),
-        ({"parse": [], "roles": ["41771983423143936"]}, False),
+        ({"parse": ["everyone"]}, False),
         ({"parse": [], "replied_user": True}, False),
+        # An alert's role ping: listed by id, never parsed from the text.
+        ({"parse": [], "roles": ["41771983423143936"]}, True),
     ],
 )
-def test_every_new_message_must_be_unable_to_ping(allowed_mentions: dict[str, Any] | None, ok: bool) -> None:
+def test_nothing_in_a_new_message_text_can_ping(allowed_mentions: dict[str, Any] | None, ok: bool) -> None:
     body: dict[str, Any] = {"content": "hi"}
     if allowed_mentions is not None:
         body["allowed_mentions"] = allowed_mentions
@@ -136,6 +138,35 @@ def test_every_new_message_must_be_unable_to_ping(allowed_mentions: dict[str, An
         errors = check_request(method, template, payload, require_no_mentions=True)
         assert not errors if ok else [e.code for e in errors.items] == ["NEWSBOT_POLICY_NO_MENTIONS"]
         assert not check_request(method, template, payload, require_no_mentions=False)
+
+
+@pytest.mark.parametrize("kind", ["users", "roles"])
+def test_parsing_and_listing_the_same_kind_is_rejected_like_discord(spec: ApiSpec, kind: str) -> None:
+    body = {"content": "hi", "allowed_mentions": {"parse": [kind], kind: ["41771983423143936"]}}
+
+    errors = spec.validate("POST", MESSAGES, body)
+    errors.extend(check_request("POST", MESSAGES, body, require_no_mentions=False))
+    edit = check_request("PATCH", "/channels/{channel_id}/messages/{message_id}", body, require_no_mentions=False)
+
+    assert [(e.dotted, e.code, e.message) for e in errors.items] == [
+        (
+            "allowed_mentions",
+            "MESSAGE_ALLOWED_MENTIONS_PARSE_EXCLUSIVE",
+            f'parse:["{kind}"] and {kind}: [ids...] are mutually exclusive.',
+        )
+    ]
+    assert [e.code for e in edit.items] == ["MESSAGE_ALLOWED_MENTIONS_PARSE_EXCLUSIVE"]
+
+
+def test_a_forum_posts_first_message_is_held_to_the_message_rules() -> None:
+    body = {"name": "Post", "message": {"content": "x" * 2001, "allowed_mentions": {"parse": ["everyone"]}}}
+
+    errors = check_request("POST", "/channels/{channel_id}/threads", body, require_no_mentions=True)
+
+    assert sorted((e.dotted, e.code) for e in errors.items) == [
+        ("message.allowed_mentions", "NEWSBOT_POLICY_NO_MENTIONS"),
+        ("message.content", "BASE_TYPE_MAX_LENGTH"),
+    ]
 
 
 def test_edits_need_no_allowed_mentions() -> None:
