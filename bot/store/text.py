@@ -86,6 +86,11 @@ def repair_mojibake(text: str) -> str:
     correct text such as ``Türk``, ``café`` or ``日本`` is never touched. ``â€`` whose third byte
     was lost (it is usually the undefined 0x9D of ``”``) becomes ``”``. C1 control characters left
     afterwards are cp1252 punctuation decoded as latin-1 (``\\x92`` is ``’``) and are mapped back.
+
+    Why not ftfy: given the same flagged strings, ``ftfy.fix_encoding`` agrees on every text field
+    of the real corpus (only three distinct strings there need repair) at the same parse speed, but
+    it judges whole strings and leaves damage that this source produces: ``â€œhelloâ€`` (the lost
+    0x9D) becomes ``“hello†``, ``Ã…land`` stays as it is, and the undefined C1 bytes are kept.
     """
     pieces: list[str] = []
     last = 0

@@ -35,6 +35,8 @@ def mojibake(text: str) -> str:
         ("Ã¢â‚¬â„¢ twice", "’ twice"),  # encoded twice
         ("ÐŸÑ€Ð¸Ð²ÐµÑ‚ Ð¼Ð¸Ñ€", "Привет мир"),
         ("ðŸ˜€ launch", "😀 launch"),
+        ("Ã…land Islands", "Åland Islands"),  # a two-byte sequence whose second byte is cp1252's "…"
+        ("He said â€œhelloâ€ to me", "He said “hello” to me"),  # the closing quote's third byte lost
         ("It\x92s a latin-1 apostrophe\x85", "It’s a latin-1 apostrophe…"),
     ],
 )
