@@ -11,8 +11,11 @@ a millisecond at 100k articles:
 * ``words`` is the sorted vocabulary of title words, with the numbers of the titles using each
   word (one flat array plus offsets): it tells how common a prefix is, and lists the titles of
   rare ones directly.
-* Each call has a time budget (``BUDGET_SECONDS``): the better tiers run first, and the fuzzy
-  ones stop early on pathological input rather than make Discord wait.
+* Misspelt words are corrected with rapidfuzz (C, about 35 times faster than ``difflib`` here)
+  against a slice of the vocabulary sharing their first two letters.
+* Each call has a time budget (``BUDGET_SECONDS``): the better tiers run first, and the ones that
+  scan titles stop early on pathological input rather than make Discord wait (without it, a
+  mistyped word costs 8-10 ms at 100k articles, most of it the final substring scan).
 
 Memory at 100k articles is about 40 MB, mostly the ids and display titles themselves.
 """
@@ -20,16 +23,17 @@ Memory at 100k articles is about 40 MB, mostly the ids and display titles themse
 from __future__ import annotations
 
 import asyncio
-import difflib
 import re
 import time
 import unicodedata
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
+
+from rapidfuzz import fuzz, process
 
 from bot.db import Database
 from bot.db.repository import CatalogEntry
@@ -49,6 +53,11 @@ BUDGET_SECONDS = 0.0007
 ISOLATE_MIN_ARTICLES = 20_000
 #: Vocabulary words considered when correcting one mistyped query word.
 FUZZY_WORDS_MAX = 200
+#: Least similarity (``fuzz.ratio``, 0..100: twice the matching characters over the total length)
+#: of a vocabulary word offered as the correction of a query word, and of a topic name offered for
+#: a misspelt topic.
+WORD_CORRECTION_MIN_SCORE = 75
+TOPIC_CORRECTION_MIN_SCORE = 60
 
 _COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
 _NON_WORD = re.compile(r"[\W_]+")
@@ -280,9 +289,7 @@ class Catalog:
 
     # --- articles --------------------------------------------------------------------------------
 
-    def complete_articles(
-        self, text: str, vis: Visibility, limit: int = MAX_CHOICES, *, budget: float = BUDGET_SECONDS
-    ) -> list[ArticleChoice]:
+    def complete_articles(self, text: str, vis: Visibility, limit: int = MAX_CHOICES) -> list[ArticleChoice]:
         """Best matches first: titles starting with ``text``; then titles where each word of
         ``text`` starts a word; then titles containing ``text``; then titles matching a corrected
         spelling of a word. Newest first within each group; empty ``text`` lists the newest."""
@@ -290,6 +297,7 @@ class Catalog:
         limit = max(1, min(limit, MAX_CHOICES))
         visible = _visible_test(snap, vis)
         started = time.perf_counter()
+        budget = BUDGET_SECONDS
         query = fold(text)
         picked: list[int] = []
         seen: set[int] = set()
@@ -356,20 +364,31 @@ class Catalog:
         ranked = [tc for tier in tiers for tc in tier]
         if len(ranked) < limit:
             by_name = {t.folded: (t, n) for t, n in pool}
-            for name in difflib.get_close_matches(query, list(by_name), n=limit, cutoff=0.6):
+            for name in _close(query, list(by_name), limit, TOPIC_CORRECTION_MIN_SCORE):
                 if by_name[name] not in ranked:
                     ranked.append(by_name[name])
         return [TopicCount(t.name, n) for t, n in ranked[:limit]]
 
     def closest_topics(self, text: str, n: int = 3) -> list[str]:
         """Known topics spelled like ``text``, for "unknown topic, did you mean ...?"."""
-        by_name = {t.folded: t.name for t in self._snap.topics if t.total > 0}
+        # Most articles first, so that of two equally close spellings the commoner topic is offered.
+        by_name = {t.folded: t.name for t in sorted(self._snap.topics, key=lambda t: (-t.total, t.key)) if t.total > 0}
         query = fold(text)
         if not query or n <= 0:
             return []
-        close = difflib.get_close_matches(query, list(by_name), n=n, cutoff=0.6)
+        close = _close(query, list(by_name), n, TOPIC_CORRECTION_MIN_SCORE)
         close += [k for k in sorted(by_name) if query in k and k not in close][: n - len(close)]
         return [by_name[k] for k in close]
+
+
+def _close(query: str, choices: Sequence[str], limit: int, min_score: float) -> list[str]:
+    """Up to ``limit`` of ``choices`` spelled most like ``query``, best first (ties in ``choices``' order)."""
+    return [
+        choice
+        for choice, _score, _key in process.extract(
+            query, choices, scorer=fuzz.ratio, limit=limit, score_cutoff=min_score
+        )
+    ]
 
 
 # --- the tiers, each yielding article numbers newest first ---------------------------------------
@@ -455,7 +474,7 @@ def _corrected(snap: _Snapshot, words: list[str], clock: _Clock) -> Iterator[int
         near = bisect_left(snap.words, word, bucket_lo, bucket_hi)
         half = FUZZY_WORDS_MAX // 2
         window = snap.words.slice(max(bucket_lo, near - half), min(bucket_hi, near + half))
-        close = difflib.get_close_matches(word, [w for w in window if abs(len(w) - len(word)) <= 2], n=3, cutoff=0.75)
+        close = _close(word, [w for w in window if abs(len(w) - len(word)) <= 2], 3, WORD_CORRECTION_MIN_SCORE)
         if not close:
             return
         changed = True

@@ -164,6 +164,48 @@ async def test_closest_topics_suggest_known_spellings(catalog: Catalog) -> None:
     assert catalog.closest_topics("zzzzzz") == []
 
 
+def _memory_catalog(titles_and_topics: list[tuple[str, tuple[str, ...]]]) -> Catalog:
+    """A catalog over in-memory entries, newest first (no database needed)."""
+    entries = [
+        CatalogEntry(f"a{n}", title, 1000 - n, 50, True, "example.org", topics)
+        for n, (title, topics) in enumerate(titles_and_topics)
+    ]
+    return Catalog(None, _Snapshot(entries))  # type: ignore[arg-type]
+
+
+def test_of_equally_close_topic_spellings_the_commoner_comes_first() -> None:
+    # "dars" is one letter from both; neither contains it, so only the correction finds them.
+    catalog = _memory_catalog([("One", ("Cars",)), ("Two", ("Bars",)), ("Three", ("Bars",)), ("Four", ("Bars",))])
+    assert [t.name for t in catalog.complete_topics("dars", DEFAULT)] == ["Bars", "Cars"]
+    assert catalog.closest_topics("dars") == ["Bars", "Cars"]
+
+
+_WORDS = [
+    "weather", "season", "market", "gearbox", "espresso", "bicycle", "teardown", "commissioner", "quarterly",
+    "security", "preview", "database", "keyboard", "dungeon", "necromancer", "sorceress", "patches", "storage",
+    "identity", "networking", "governance", "monitoring", "blockchain", "serverless", "analytics", "migration",
+]  # fmt: skip
+_TYPO_CATALOG = _memory_catalog([(f"Story about {word}", ()) for word in _WORDS])
+
+
+@settings(max_examples=200)
+@given(
+    word=st.sampled_from(_WORDS),
+    edit=st.sampled_from(["drop", "swap", "replace", "insert"]),
+    at=st.integers(min_value=2),
+    letter=st.sampled_from("abcdefghijklmnopqrstuvwxyz"),
+)
+def test_a_word_with_one_typo_still_finds_its_title(word: str, edit: str, at: int, letter: str) -> None:
+    at = 2 + at % (len(word) - 2)  # the correction keeps the first two letters, as nearly every typo does
+    typo = {
+        "drop": word[:at] + word[at + 1 :],
+        "swap": word[:at] + word[at + 1 : at + 2] + word[at] + word[at + 2 :],
+        "replace": word[:at] + letter + word[at + 1 :],
+        "insert": word[:at] + letter + word[at:],
+    }[edit]
+    assert f"Story about {word}" in titles(_TYPO_CATALOG.complete_articles(f"about {typo}", DEFAULT))
+
+
 def test_fold() -> None:
     assert fold("Café: Straße!  ") == "cafe strasse"
     assert fold("Tour-de-France") == "tour de france"

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from bot.store import fields
 from bot.store.models import Provider
-from bot.store.text import clean_text
+from bot.store.text import BIDI_CONTROLS, clean_text
 from bot.store.urls import host_of
 from bot.store.yamlparse import FrontMatterError, split_front_matter
 from tests.store.test_text import mojibake
@@ -39,7 +39,7 @@ _C1_TO_CP1252 = {
 }
 _ENTITY_RE = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 _ESCAPED_BREAK_RE = re.compile(r"\\[nrt]")
-_JUNK = dict.fromkeys((*range(0x09), *range(0x0E, 0x1C), 0x7F, 0xAD, 0x200B, 0x2060, 0xFEFF))
+_JUNK = dict.fromkeys((*range(0x09), *range(0x0E, 0x1C), 0x7F, 0xAD, 0x200B, 0x2060, 0xFEFF, *map(ord, BIDI_CONTROLS)))
 
 
 def _plausible(repaired: str, length: int) -> bool:
@@ -98,7 +98,13 @@ def reference_clean_text(s: str) -> str:
 # --- clean_text ---------------------------------------------------------------------------------
 
 _WHITESPACE = [" ", "  ", "\n", "\t", "\r", "\x0b", "\x0c", "\x1c", "\x1f", "\x85", "\xa0", "\u2028", "\u3000"]
-_MOJIBAKE_BITS = [*"Ãâ€™œ\x9d\x92\x81Â©¢ï»¿ð\u200b\u2060\ufeff\xad\x00\x07\x7f", "Ã©", "â€”", "ðŸ˜€", "Ð¸"]
+_MOJIBAKE_BITS = [
+    *"Ãâ€™œ\x9d\x92\x81Â©¢ï»¿ð\u200b\u2060\ufeff\xad\x00\x07\x7f\u202e\u2066\u200f",
+    "Ã©",
+    "â€”",
+    "ðŸ˜€",
+    "Ð¸",
+]
 _ENTITY_BITS = ["&", "&amp;", "&#8217;", "&#x2019;", "&nbsp;", "&lt;", "&bogus;", "&#;", "amp;", "\\", "\\n", "\\t"]
 _WORDS = ["News", "café", "Türk", "日本", "😀", "x", "BEYONCÉ’S", "“q”", "—", "…", "a.b", "1"]
 

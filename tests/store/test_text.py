@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import itertools
+import unicodedata
 
 import pytest
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
-from bot.store.text import clean_text
+from bot.store.text import BIDI_CONTROLS, clean_text
 
 
 def mojibake(text: str) -> str:
@@ -34,6 +35,8 @@ def mojibake(text: str) -> str:
         ("Ã¢â‚¬â„¢ twice", "’ twice"),  # encoded twice
         ("ÐŸÑ€Ð¸Ð²ÐµÑ‚ Ð¼Ð¸Ñ€", "Привет мир"),
         ("ðŸ˜€ launch", "😀 launch"),
+        ("Ã…land Islands", "Åland Islands"),  # a two-byte sequence whose second byte is cp1252's "…"
+        ("He said â€œhelloâ€ to me", "He said “hello” to me"),  # the closing quote's third byte lost
         ("It\x92s a latin-1 apostrophe\x85", "It’s a latin-1 apostrophe…"),
     ],
 )
@@ -153,3 +156,51 @@ def test_idempotent_on_marker_soup(text: str) -> None:
     cleaned = clean_text(text)
     assert clean_text(cleaned) == cleaned
     assert cleaned == " ".join(cleaned.split())
+
+
+# --- bidirectional controls ---------------------------------------------------------------------
+
+# Unicode's Bidi_Control property (PropList.txt), written out so the test does not share the code's list.
+_BIDI_CONTROL_PROPERTY = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+
+
+def insert_anywhere(text: str, inserts: list[tuple[int, str]]) -> str:
+    """``text`` with each ``(position, character)`` of ``inserts`` put in (positions wrap around)."""
+    chars = list(text)
+    for position, char in inserts:
+        chars.insert(position % (len(chars) + 1), char)
+    return "".join(chars)
+
+
+_BIDI_INSERTS = st.lists(st.tuples(st.integers(min_value=0), st.sampled_from(_BIDI_CONTROL_PROPERTY)), min_size=1)
+
+
+def test_the_stripped_set_is_unicodes_bidi_control_property() -> None:
+    assert frozenset(BIDI_CONTROLS) == frozenset(_BIDI_CONTROL_PROPERTY)
+    # The explicit embeddings, overrides and isolates are exactly the characters of these bidi classes.
+    explicit = {"LRE", "RLE", "PDF", "LRO", "RLO", "LRI", "RLI", "FSI", "PDI"}
+    assert {chr(cp) for cp in range(0x110000) if unicodedata.bidirectional(chr(cp)) in explicit} <= set(BIDI_CONTROLS)
+
+
+@given(st.text(), _BIDI_INSERTS)
+@example("Security update", [(9, "\u202e")])
+@example("&amp;", [(3, "\u2066")])
+@example("TÃ¼rk", [(2, "\u200f")])
+@example("a  b", [(2, "\u202a")])
+def test_bidi_controls_are_stripped_wherever_they_are(text: str, inserts: list[tuple[int, str]]) -> None:
+    cleaned = clean_text(insert_anywhere(text, inserts))
+    assert not set(cleaned) & set(_BIDI_CONTROL_PROPERTY)
+    assert cleaned == clean_text(text.translate(dict.fromkeys(map(ord, _BIDI_CONTROL_PROPERTY))))
+
+
+# Right-to-left and left-to-right prose with the joiners that scripts and emoji need.
+_BIDI_PROSE_ALPHABET = st.sampled_from(
+    [*"abc XYZ 019 .,:/-()[]", *"שלום עולם", *"مرحبا بالعالم", *"日本語", "\u200c", "\u200d", "👩\u200d💻"]
+)
+
+
+@given(st.lists(_BIDI_PROSE_ALPHABET).map("".join), _BIDI_INSERTS)
+def test_text_around_bidi_controls_is_kept_as_it_was(text: str, inserts: list[tuple[int, str]]) -> None:
+    tidy = " ".join(text.split())
+    assert clean_text(tidy) == tidy
+    assert clean_text(insert_anywhere(tidy, inserts)) == tidy
