@@ -39,6 +39,7 @@ _SKIPPED_TAGS = frozenset({"script", "style", "noscript", "template", "iframe", 
 # surrogates, non-characters, and line/paragraph separators that YAML and terminals treat oddly.
 _CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff\u2028\u2029]")
 _SPACE_RE = re.compile(r"\s+")
+_TAG_RE = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>]*)?/?>")
 _IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".avif")
 _IGNORED_CATEGORIES = frozenset({"uncategorized", "uncategorised", "general", "news"})
 
@@ -114,16 +115,24 @@ def plain(text: str) -> str:
 
 def html_to_text(markup: str) -> str:
     """The readable text of an HTML fragment: tags dropped (scripts and styles with their content),
-    entities decoded, whitespace collapsed."""
+    entities decoded, whitespace collapsed. Feeds often escape their HTML twice (``&amp;lt;b&amp;gt;``);
+    tags that appear once the first layer is decoded are markup too, never prose, and go as well."""
+    text = _strip_tags(markup)
+    if _TAG_RE.search(text):
+        text = _strip_tags(text)
+    return plain(text)
+
+
+def _strip_tags(markup: str) -> str:
     if "<" not in markup and "&" not in markup:
-        return plain(markup)
+        return markup
     extractor = _TextExtractor()
     try:
         extractor.feed(markup)
         extractor.close()
     except (AssertionError, ValueError):  # html.parser gives up on some malformed declarations
-        return plain(re.sub(r"<[^>]*>", " ", markup))
-    return plain("".join(extractor.parts))
+        return re.sub(r"<[^>]*>", " ", markup)
+    return "".join(extractor.parts)
 
 
 def shorten(text: str, limit: int) -> str:

@@ -223,6 +223,7 @@ class FeedService:
             # Too old to keep: housekeeping would remove it again at once.
             if key not in seen and key not in claimed and draft.published_at >= oldest:
                 fresh.setdefault(key, draft)
+        claimed.update(fresh)  # before any await: feeds refresh concurrently and may share entries
         existing = await self.known.existing(list(fresh)) if fresh else set()
         meta = FeedMeta(
             slug=feed.slug,
@@ -232,7 +233,6 @@ class FeedService:
             quality=feed.quality,
         )
         drafts = [draft for key, draft in fresh.items() if key not in existing]
-        claimed.update(normalize_url(draft.url) for draft in drafts)
         handled = {normalize_url(draft.url) for draft in parsed.entries} - set(fresh) | existing
 
         def write_all() -> list[Path]:
