@@ -234,11 +234,11 @@ def _entry(entry: Any, base: str, number: int, now: datetime) -> Draft | Rejecte
         return Rejected(what, "no link" if not link else f"the link {str(link)[:80]!r} is not a web address")
     published = None
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        published = _struct_to_utc(entry.get(key))
+        published = _struct_to_utc(dict.get(entry, key))  # dict.get: no feedparser key aliasing
         if published is not None:
             break
     if published is None:
-        raw_date = entry.get("published") or entry.get("updated")
+        raw_date = dict.get(entry, "published") or dict.get(entry, "updated")
         return Rejected(what, f"unreadable date {str(raw_date)[:40]!r}" if raw_date else "no date")
     if published < _EARLIEST:
         return Rejected(what, f"implausible date {published:%Y-%m-%d}")

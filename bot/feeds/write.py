@@ -27,7 +27,7 @@ from typing import Any
 import frontmatter
 
 from bot.feeds.config import MAX_TOPICS
-from bot.feeds.parse import Draft
+from bot.feeds.parse import Draft, plain
 from bot.store.urls import normalize_url
 
 __all__ = ["FEEDS_DIR", "FeedMeta", "article_filename", "remove_old", "render_article", "write_article"]
@@ -40,6 +40,10 @@ FEEDS_DIR = "_feeds"
 _SLUG_RE = re.compile(r"[^a-z0-9]+")
 _NAME_DATE_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})-")
 _TITLE_SLUG_CHARS = 60
+# Whatever a draft holds, none of these reach the file: the loader refuses NUL bytes, and YAML and
+# terminals treat the others oddly. Newlines and tabs stay in the body (it is prose with paragraphs).
+_BODY_JUNK_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_URL_JUNK_RE = re.compile("[\x00-\x20\x7f-\x9f\ud800-\udfff\u2028\u2029]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,26 +79,28 @@ def _topics(meta: FeedMeta, draft: Draft) -> list[str]:
 
 def render_article(meta: FeedMeta, draft: Draft) -> str:
     """The file's text: front matter in the order the store's own files use, then the body."""
+    url = _URL_JUNK_RE.sub("", draft.url)
     fields: dict[str, Any] = {
         "category": "news",
-        "title": draft.title,
-        "excerpt": draft.excerpt,
-        "publishedDateTime": draft.published_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "originalUrl": draft.url,
-        "webUrl": draft.url,
+        "title": plain(draft.title),
+        "excerpt": plain(draft.excerpt),
+        "publishedDateTime": draft.published_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "originalUrl": url,
+        "webUrl": url,
         "type": "article",
         "quality": meta.quality,
         "published": True,
-        "provider": {"name": meta.provider_name, "domain": meta.provider_domain},
-        "topics": _topics(meta, draft),
+        "provider": {"name": plain(meta.provider_name), "domain": _URL_JUNK_RE.sub("", meta.provider_domain)},
+        "topics": [topic for topic in (plain(t) for t in _topics(meta, draft)) if topic],
         "feed": meta.slug,
     }
-    if draft.images:
-        fields["images"] = [
-            {key: value for key, value in (("url", i.url), ("width", i.width), ("height", i.height)) if value}
-            for i in draft.images
-        ]
-    post = frontmatter.Post(draft.body, **fields)
+    images = [
+        {key: value for key, value in (("url", _URL_JUNK_RE.sub("", i.url)), ("width", i.width), ("height", i.height)) if value}
+        for i in draft.images
+    ]
+    if images := [image for image in images if image.get("url")]:
+        fields["images"] = images
+    post = frontmatter.Post(_BODY_JUNK_RE.sub("", draft.body), **fields)
     return frontmatter.dumps(post, sort_keys=False, width=4096) + "\n"
 
 
