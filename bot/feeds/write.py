@@ -95,7 +95,11 @@ def render_article(meta: FeedMeta, draft: Draft) -> str:
         "feed": meta.slug,
     }
     images = [
-        {key: value for key, value in (("url", _URL_JUNK_RE.sub("", i.url)), ("width", i.width), ("height", i.height)) if value}
+        {
+            key: value
+            for key, value in (("url", _URL_JUNK_RE.sub("", i.url)), ("width", i.width), ("height", i.height))
+            if value
+        }
         for i in draft.images
     ]
     if images := [image for image in images if image.get("url")]:

@@ -44,7 +44,9 @@ class FeedServer:
     def url(self, path: str) -> str:
         return f"{self.base}{path}"
 
-    def serve_file(self, path: str, name: str, *, content_type: str = "application/rss+xml", etag: str | None = None) -> str:
+    def serve_file(
+        self, path: str, name: str, *, content_type: str = "application/rss+xml", etag: str | None = None
+    ) -> str:
         body = (FIXTURES / name).read_bytes()
 
         async def handler(request: web.Request) -> web.StreamResponse:

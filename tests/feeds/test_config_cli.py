@@ -28,7 +28,10 @@ def env(tmp_path: Path) -> dict[str, str]:
     [
         ("feeds: [{url: ftp://x.org/f}]", "feed 1 (ftp://x.org/f): 'ftp://x.org/f' is not an http:// or https:// URL"),
         ("feeds: [{url: https://x.org/f, interval: 1}]", "'interval' must be whole minutes from 5 to 10080, got 1"),
-        ("feeds: [{url: https://x.org/f, quality: high}]", "'quality' must be a whole number from 0 to 100, got 'high'"),
+        (
+            "feeds: [{url: https://x.org/f, quality: high}]",
+            "'quality' must be a whole number from 0 to 100, got 'high'",
+        ),
         ("feeds: [{url: https://x.org/f, colour: red}]", "unknown field 'colour'"),
         ("feeds: [https://x.org/f, 'http://www.x.org/f/']", "feed 2 (http://www.x.org/f/): the same feed as feed 1"),
         ("feeds: {url: x}", "'feeds' must be a list"),

@@ -55,7 +55,7 @@ async def test_a_new_feed_entry_shows_in_news_latest_and_owner_feeds(tmp_path: P
         channel = emulator.add_text_channel(guild, "news")
         alice = emulator.add_member(guild, "alice")
         owner = emulator.add_member(guild, emulator.application_owner, permissions=Perm.MANAGE_GUILD)
-        async with running_bot(emulator, settings) as bot:
+        async with running_bot(emulator, settings):
             text = ""
             for _ in range(100):  # the fetch runs at start; the watcher notices within a scan or two
                 result = await emulator.send_slash_command(guild, channel, alice, "news", None, subcommand="latest")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import resource
 from pathlib import Path
 
@@ -26,7 +27,9 @@ async def test_not_xml_is_an_error_with_a_reason(feed_server: FeedServer, store:
     assert not (store.root / "_feeds").exists()
 
 
-async def test_a_50_mb_response_is_cut_off_at_the_limit_without_being_held(tmp_path: Path, feed_server: FeedServer) -> None:
+async def test_a_50_mb_response_is_cut_off_at_the_limit_without_being_held(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
     chunk = b"<!-- " + b"x" * (1024 * 1024 - 9) + b" -->"
     sent = 0
 
@@ -125,7 +128,9 @@ async def test_last_modified_is_sent_back(feed_server: FeedServer, store: Store)
     async def handler(request: web.Request) -> web.Response:
         if request.headers.get("If-Modified-Since") == stamp:
             return web.Response(status=304)
-        return web.Response(body=b"<rss version='2.0'><channel><title>t</title></channel></rss>", headers={"Last-Modified": stamp})
+        return web.Response(
+            body=b"<rss version='2.0'><channel><title>t</title></channel></rss>", headers={"Last-Modified": stamp}
+        )
 
     url = feed_server.serve("/lm", handler)
     store.add(url)
@@ -231,5 +236,5 @@ async def test_one_request_at_a_time_per_host_with_an_interval(tmp_path: Path, f
         store.add(feed_server.serve(f"/f{n}", handler))
     await store.service.refresh()
     assert most == 1
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert len(times) == 4 and min(gaps) >= 0.09

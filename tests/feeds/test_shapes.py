@@ -30,7 +30,9 @@ async def test_rss2_with_content_encoded_and_media(feed_server: FeedServer, stor
     assert tidal.provider.name == "Harbour Tech Weekly"
     assert tidal.provider.domain == "harbour.example.com"
     assert tidal.quality == 70 and tidal.published
-    assert [(i.url, i.width, i.height) for i in tidal.images] == [("https://cdn.harbour.example.com/tidal.jpg", 1200, 675)]
+    assert [(i.url, i.width, i.height) for i in tidal.images] == [
+        ("https://cdn.harbour.example.com/tidal.jpg", 1200, 675)
+    ]
     ferry = articles["Ferry timetable goes open data"]
     assert ferry.excerpt == "Every departure is now published as a feed & an API."
     assert ferry.images[0].url == "https://cdn.harbour.example.com/ferry-thumb.jpg"

@@ -38,8 +38,9 @@ dates = st.one_of(
 )  # fmt: skip
 links = st.one_of(
     st.sampled_from(
-        ["/relative/path", "relative", "https://example.org/a?b=1&c=2#frag", "javascript:alert(1)", "", "//cdn.example.org/x",
-         "http://[::1]:8080/v6", "https://exämple.org/ü", "mailto:a@b.c", "https://example.org/a b", "http://:80"]
+        ["/relative/path", "relative", "https://example.org/a?b=1&c=2#frag", "javascript:alert(1)", "",
+         "//cdn.example.org/x", "http://[::1]:8080/v6", "https://exämple.org/ü", "mailto:a@b.c",
+         "https://example.org/a b", "http://:80"]
     ),
     st.text(max_size=30),
 )  # fmt: skip
@@ -102,7 +103,9 @@ def test_every_entry_is_written_loadable_or_refused_with_a_reason(
     image=links,
     when=st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(2100, 1, 1)),
 )
-def test_drafts_made_directly_also_load(title: str, excerpt: str, body: str, topic: str, image: str, when: datetime) -> None:
+def test_drafts_made_directly_also_load(
+    title: str, excerpt: str, body: str, topic: str, image: str, when: datetime
+) -> None:
     """The writer on its own, with drafts the parser would never make (raw control characters left in)."""
     from bot.feeds.parse import DraftImage, plain
 
