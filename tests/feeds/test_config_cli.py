@@ -131,3 +131,16 @@ async def test_housekeeping_runs_with_every_refresh_and_the_index_follows(tmp_pa
 
 def _vis() -> Visibility:
     return Visibility(include_unpublished=True)
+
+
+def test_feeds_settings_and_their_defaults(tmp_path: Path) -> None:
+    from bot.settings import Settings, SettingsError
+
+    settings = Settings.from_env({"NEWSBOT_CONTENT_DIR": str(tmp_path / "site" / "content")})
+    assert settings.feeds and settings.feeds_keep_days == 90
+    assert settings.feeds_path == tmp_path / "site" / "feeds.yml"
+    custom = Settings.from_env({"NEWSBOT_FEEDS_FILE": "/etc/newsbot/feeds.yml", "NEWSBOT_FEEDS": "false"})
+    assert custom.feeds_path == Path("/etc/newsbot/feeds.yml") and not custom.feeds
+    for name, value in [("NEWSBOT_FEEDS_KEEP_DAYS", "0"), ("NEWSBOT_FEEDS_CONTACT", "me (at) home\r\nX: y")]:
+        with pytest.raises(SettingsError, match=name):
+            Settings.from_env({name: value})
