@@ -9,6 +9,7 @@ or its team's admins and developers, as the developer portal says).
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from typing import Any
 
 import discord
@@ -34,7 +35,7 @@ log = logging.getLogger(__name__)
 class Owner(commands.GroupCog, group_name="owner", group_description="Tools for the bot's owner"):
     def __init__(self, bot: NewsBot) -> None:
         self.bot = bot
-        self.feeds = FeedService(FeedsSetup.from_settings(bot.settings), known=IndexedUrls(bot.db.index))
+        self.feeds = FeedService(FeedsSetup.from_settings(bot.settings), known=_IndexUrls(bot))
         self.feed_task: FeedTask | None = None
         super().__init__()
 
@@ -93,6 +94,16 @@ class Owner(commands.GroupCog, group_name="owner", group_description="Tools for 
 
 
 _DESCRIPTION_LIMIT = 4000
+
+
+class _IndexUrls:
+    """The index's URLs, looked up when a refresh needs them (the database opens after the cog is made)."""
+
+    def __init__(self, bot: NewsBot) -> None:
+        self.bot = bot
+
+    async def existing(self, norm_urls: Collection[str]) -> set[str]:
+        return await IndexedUrls(self.bot.db.index).existing(norm_urls)
 
 
 def feeds_embed(blocks: list[list[str]], file_name: str) -> discord.Embed:
