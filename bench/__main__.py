@@ -3,6 +3,7 @@
 python -m bench                                 # both sizes, writes bench/RESULTS.md
 python -m bench store --sizes 10000,100000      # the same, explicitly
 python -m bench store --quick                   # 2,000 articles, a smoke test (no file written)
+python -m bench feeds                           # 1,000 feeds over loopback, writes its section
 python -m bench synth 10000                     # just generate (or find) a synthetic store
 """
 
@@ -61,6 +62,8 @@ def parser() -> argparse.ArgumentParser:
     roundtrip.add_argument("--count", type=int, default=300, help="interactions per kind")
     roundtrip.add_argument("--seconds", type=float, default=4.0, help="duration of the throughput run")
     roundtrip.add_argument("--base", type=Path, default=DEFAULT_BASE)
+    feeds = sub.add_parser("feeds", help="benchmark refreshing 1,000 feeds served over loopback (bench/feeds.py)")
+    feeds.add_argument("--out", type=Path, default=RESULTS, help="file whose feeds section is replaced")
     synth = sub.add_parser("synth", help="generate (or reuse) a synthetic store and print where it is")
     synth.add_argument("n", type=int)
     synth.add_argument("--seed", type=int, default=1)
@@ -78,6 +81,10 @@ def run(argv: list[str]) -> int:
         from bench import digests as digest_bench  # imported on demand: each benchmark stands alone
 
         return digest_bench.main(digest_bench.Options(size=args.size, base=args.base), args.out)
+    if args.command == "feeds":
+        from bench import feeds as feeds_bench
+
+        return feeds_bench.main(args.out)
     if args.command == "roundtrip":
         from bench import roundtrip as roundtrip_bench
 

@@ -78,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=_positive_int, default=10, help="how many results (default 10, max 100)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
+    _add_feeds_parser(sub, common)
+
     sub.add_parser("run", parents=[common], help="run the Discord bot (needs DISCORD_TOKEN)")
     sub.add_parser("sync", parents=[common], help="register the slash commands with Discord now (needs DISCORD_TOKEN)")
     sub.add_parser(
@@ -376,6 +378,122 @@ def _dump(data: object) -> None:
     sys.stdout.write("\n")
 
 
+# --- feeds (bot.feeds: the operator's list of RSS/Atom feeds that fill the store) ------------
+
+
+def _add_feeds_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+    feeds = sub.add_parser("feeds", parents=[common], help="the RSS and Atom feeds that fill the store")
+    actions = feeds.add_subparsers(dest="feeds_command", metavar="ACTION", required=True)
+    p = actions.add_parser("add", parents=[common], help="add a feed to the feeds file")
+    p.add_argument("url", help="the feed's http:// or https:// address")
+    p.add_argument("--topic", action="append", default=[], help="a topic for all its articles (repeatable)")
+    p.add_argument("--provider", help="the source name shown on its articles (default: the feed's title)")
+    p.add_argument("--quality", type=int, help="quality score given to its articles, 0-100 (default 50)")
+    p.add_argument("--interval", type=int, help="minutes between fetches (default 30, at least 5)")
+    actions.add_parser("list", parents=[common], help="every feed: state, last fetch, articles, errors")
+    p = actions.add_parser("remove", parents=[common], help="remove a feed (its articles stay until they expire)")
+    p.add_argument("url", help="the feed's address, as listed")
+    p = actions.add_parser("fetch", parents=[common], help="fetch the due feeds now, or one feed even if disabled")
+    p.add_argument("url", nargs="?", help="only this feed (also re-enables it when it works again)")
+
+
+def cmd_feeds(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.feeds.config import FeedsConfigError
+    from bot.feeds.state import StateError
+
+    try:
+        return _FEEDS_ACTIONS[str(args.feeds_command)](args, settings)
+    except (FeedsConfigError, StateError) as exc:
+        raise CliError(str(exc), EXIT_REJECTED) from None
+
+
+def _feeds_add(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.feeds import config
+
+    path = settings.feeds_path
+    where = "--"
+    feed = config.FeedConfig(
+        url=config.check_feed_url(args.url),
+        topics=config.check_topics(args.topic, f"{where}topic"),
+        provider=config.check_provider(args.provider, f"{where}provider"),
+        quality=config.check_quality(
+            config.DEFAULT_QUALITY if args.quality is None else args.quality, f"{where}quality"
+        ),
+        interval=config.check_interval(
+            config.DEFAULT_INTERVAL_MINUTES if args.interval is None else args.interval, f"{where}interval"
+        ),
+    )
+    feeds = config.load_feeds(path)
+    from bot.store.urls import normalize_url
+
+    if any(normalize_url(f.url) == normalize_url(feed.url) for f in feeds):
+        raise CliError(f"{feed.url} is already in {path}", EXIT_REJECTED)
+    config.save_feeds(path, [*feeds, feed])
+    print(f"added {feed.url} to {path}; its articles go to {settings.content_dir / '_feeds' / feed.slug}")
+    print("the bot fetches it within a minute; `newsbot feeds fetch` does it now", file=sys.stderr)
+    return EXIT_OK
+
+
+def _feeds_remove(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.feeds.config import load_feeds, save_feeds
+    from bot.store.urls import normalize_url
+
+    path = settings.feeds_path
+    feeds = load_feeds(path)
+    kept = [f for f in feeds if normalize_url(f.url) != normalize_url(args.url)]
+    if len(kept) == len(feeds):
+        raise CliError(f"{args.url} is not in {path} (`newsbot feeds list` shows the feeds)", EXIT_REJECTED)
+    save_feeds(path, kept)
+    print(f"removed {args.url} from {path}; its articles stay until NEWSBOT_FEEDS_KEEP_DAYS passes")
+    return EXIT_OK
+
+
+def _feeds_list(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.feeds.report import describe
+    from bot.feeds.service import FeedService, FeedsSetup
+
+    statuses = FeedService(FeedsSetup.from_settings(settings)).status()
+    if not statuses:
+        print(f"no feeds in {settings.feeds_path}; add one with `newsbot feeds add URL`")
+        return EXIT_OK
+    for status in statuses:
+        print("\n".join(describe(status, rejected=20)))
+    return EXIT_OK
+
+
+def _feeds_fetch(args: argparse.Namespace, settings: Settings) -> int:
+    report = asyncio.run(_fetch_feeds(settings, args.url))
+    for result in report.feeds:
+        print(f"{result.url}: {result.outcome}")
+    print(
+        f"{len(report.feeds)} feeds fetched: {len(report.written)} new articles, "
+        f"{len(report.removed)} expired ones removed"
+        + ("; the bot's watcher indexes them, or run `newsbot index`" if report.changed else ""),
+        file=sys.stderr,
+    )
+    return EXIT_REJECTED if any(result.failed for result in report.feeds) else EXIT_OK
+
+
+async def _fetch_feeds(settings: Settings, url: str | None) -> Any:
+    from bot.feeds.known import IndexedUrls, KnownUrls, ScannedUrls
+    from bot.feeds.service import FeedService, FeedsSetup
+
+    setup = FeedsSetup.from_settings(settings)
+    if not settings.database_path.exists():  # no index to ask: read the store itself
+        known: KnownUrls = ScannedUrls(settings.content_dir)
+        return await FeedService(setup, known=known).refresh(url)
+    async with _open_db(settings) as db:
+        return await FeedService(setup, known=IndexedUrls(db.index)).refresh(url)
+
+
+_FEEDS_ACTIONS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
+    "add": _feeds_add,
+    "list": _feeds_list,
+    "remove": _feeds_remove,
+    "fetch": _feeds_fetch,
+}
+
+
 # --- bot and demo ----------------------------------------------------------------------------
 
 
@@ -407,4 +525,5 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "run": cmd_run,
     "sync": cmd_sync,
     "demo": cmd_demo,
+    "feeds": cmd_feeds,
 }

@@ -21,6 +21,7 @@ from bot.client import NewsBot
 from bot.demo_render import Clickable, render_message
 from bot.emulator import Emulator, InteractionResult, Perm
 from bot.emulator.models import Channel, Guild, Member, Message
+from bot.feeds.demo import demo_feeds
 from bot.harness import running_bot
 from bot.settings import DEFAULT_DATABASE_URL, Settings
 
@@ -245,7 +246,7 @@ async def interactive(session: Session) -> None:
 
 
 async def _demo(settings: Settings, console: Console, scripted: bool) -> int:
-    async with Emulator() as emulator:
+    async with Emulator() as emulator, demo_feeds(settings) as (settings, fetch):
         guild = emulator.add_guild("newsbot demo")
         channel = emulator.add_text_channel(guild, "news")
         member = emulator.add_member(guild, "you", permissions=Perm.MANAGE_GUILD)
@@ -258,6 +259,12 @@ async def _demo(settings: Settings, console: Console, scripted: bool) -> int:
                     f"({report.added} new, {report.changed} changed, {len(report.rejected)} files rejected) "
                     f"in {report.seconds:.2f}s; {len(emulator.registered_commands())} commands registered."
                 )
+            fetched = await fetch()
+            await bot.reindex()  # at once, rather than at the watcher's next look
+            console.print(
+                f"Fetched {len(fetched.written)} articles from a feed on a local server into a scratch copy of "
+                f"the content (see `newsbot feeds`); they lead /news latest."
+            )
             session = Session(emulator, bot, guild, channel, member, console)
             if scripted:
                 await tour(session)

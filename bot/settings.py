@@ -113,10 +113,21 @@ class Settings:
     watch: bool = True
     scan_interval: float = 30.0
     digest_grace_hours: int = 6  # a digest slot missed by less than this (downtime) is still posted once
+    feeds: bool = True  # run the feed fetcher inside the bot (it does nothing without a feeds file)
+    feeds_file: Path | None = None  # None: feeds.yml beside the content directory
+    feeds_keep_days: int = 90
+    feeds_contact: str | None = None  # a URL or e-mail address for feed owners, in the User-Agent
 
     @property
     def database_path(self) -> Path:
         return sqlite_path(self.database_url)
+
+    @property
+    def feeds_path(self) -> Path:
+        """The operator's list of feeds (``NEWSBOT_FEEDS_FILE``; default ``feeds.yml`` beside the content)."""
+        if self.feeds_file is not None:
+            return self.feeds_file
+        return self.content_dir.absolute().parent / "feeds.yml"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -144,7 +155,21 @@ class Settings:
             watch=_bool(env, "NEWSBOT_WATCH", True),
             scan_interval=_seconds(env, "NEWSBOT_SCAN_INTERVAL", 30.0),
             digest_grace_hours=_int(env, "NEWSBOT_DIGEST_GRACE_HOURS", 6, minimum=0) or 0,
+            feeds=_bool(env, "NEWSBOT_FEEDS", True),
+            feeds_file=Path(raw_feeds_file) if (raw_feeds_file := env.get("NEWSBOT_FEEDS_FILE", "").strip()) else None,
+            feeds_keep_days=_int(env, "NEWSBOT_FEEDS_KEEP_DAYS", 90, minimum=1) or 90,
+            feeds_contact=_contact(env, "NEWSBOT_FEEDS_CONTACT"),
         )
+
+
+def _contact(env: Mapping[str, str], name: str) -> str | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    # It goes into an HTTP header: one line of printable ASCII, no parentheses (they end the comment).
+    if not raw.isascii() or not raw.isprintable() or any(c in "()" for c in raw) or len(raw) > 200:
+        raise SettingsError(f"{name} must be a URL or e-mail address (printable ASCII, no parentheses), got {raw!r}")
+    return raw
 
 
 # --- running for real (deploy/, health, sharding) ------------------------------------------------

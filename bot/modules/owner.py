@@ -9,6 +9,7 @@ or its team's admins and developers, as the developer portal says).
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from typing import Any
 
 import discord
@@ -17,6 +18,12 @@ from discord.ext import commands
 
 from bot.client import NewsBot
 from bot.errors import UserFacingError
+from bot.feeds.config import FeedsConfigError
+from bot.feeds.known import IndexedUrls
+from bot.feeds.report import describe
+from bot.feeds.service import FeedService, FeedsSetup
+from bot.feeds.state import StateError
+from bot.feeds.task import FeedTask
 from bot.indexing import ContentUnavailable
 from bot.modules._checks import Refused
 from bot.render.admin import reload_embed
@@ -28,7 +35,21 @@ log = logging.getLogger(__name__)
 class Owner(commands.GroupCog, group_name="owner", group_description="Tools for the bot's owner"):
     def __init__(self, bot: NewsBot) -> None:
         self.bot = bot
+        self.feeds = FeedService(FeedsSetup.from_settings(bot.settings), known=_IndexUrls(bot))
+        self.feed_task: FeedTask | None = None
         super().__init__()
+
+    async def cog_load(self) -> None:
+        # The fetcher belongs to the owner's tools: /owner feeds shows what it does. New files reach
+        # the index through the content watcher; without one, the task reindexes itself.
+        if self.bot.settings.feeds:
+            self.feed_task = FeedTask(self.feeds, after_change=None if self.bot.settings.watch else self.bot.reindex)
+            self.feed_task.start()
+
+    async def cog_unload(self) -> None:
+        task, self.feed_task = self.feed_task, None
+        if task is not None:
+            await task.stop()
 
     async def interaction_check(self, interaction: discord.Interaction[Any], /) -> bool:
         if not await self.bot.is_owner(interaction.user):
@@ -55,6 +76,52 @@ class Owner(commands.GroupCog, group_name="owner", group_description="Tools for 
                 {"servers": servers, "new": report.added, "changed": report.changed, "removed": report.removed},
             )
         await interaction.followup.send(embed=embed, ephemeral=True)
+
+    @app_commands.command(name="feeds", description="The RSS and Atom feeds that fill the store, and how each is doing")
+    async def feeds_status(self, interaction: discord.Interaction[NewsBot]) -> None:
+        try:
+            statuses = self.feeds.status()
+        except (FeedsConfigError, StateError) as exc:
+            raise UserFacingError(f"The feeds cannot be read: {exc}") from None
+        embed = feeds_embed([describe(status) for status in statuses], self.feeds.setup.feeds_file.name)
+        if self.feed_task is None:
+            embed.set_footer(
+                text="Fetching is off in this bot (NEWSBOT_FEEDS=false); `newsbot feeds fetch` still works"
+            )
+        elif self.feed_task.last_error:
+            embed.set_footer(text=f"Last refresh failed: {self.feed_task.last_error}"[:2048])
+        await interaction.response.send_message(embed=embed, ephemeral=True)
+
+
+_DESCRIPTION_LIMIT = 4000
+
+
+class _IndexUrls:
+    """The index's URLs, looked up when a refresh needs them (the database opens after the cog is made)."""
+
+    def __init__(self, bot: NewsBot) -> None:
+        self.bot = bot
+
+    async def existing(self, norm_urls: Collection[str]) -> set[str]:
+        return await IndexedUrls(self.bot.db.index).existing(norm_urls)
+
+
+def feeds_embed(blocks: list[list[str]], file_name: str) -> discord.Embed:
+    """Every feed's lines (as ``newsbot feeds list`` prints them), escaped, within Discord's limits."""
+    embed = discord.Embed(title=f"Feeds ({len(blocks)})")
+    if not blocks:
+        embed.description = f"No feeds yet. Add one with `newsbot feeds add URL` (they are kept in {file_name})."
+        return embed
+    text = ""
+    for shown, lines in enumerate(blocks):
+        block = "\n".join(discord.utils.escape_markdown(line.strip()) for line in lines) + "\n\n"
+        rest = f"… and {len(blocks) - shown} more (`newsbot feeds list` shows all)"
+        if len(text) + len(block) + len(rest) > _DESCRIPTION_LIMIT:
+            text += rest
+            break
+        text += block
+    embed.description = text.strip()
+    return embed
 
 
 async def setup(bot: NewsBot) -> None:

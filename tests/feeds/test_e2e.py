@@ -1,0 +1,87 @@
+"""End to end: the real bot (discord.py against the local emulator) fetches a local feed in its own
+task, the content watcher indexes the new file, and the entry shows in /news latest; /owner feeds
+tells the owner how the feed is doing."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from bot.emulator import Emulator, Perm
+from bot.feeds.config import FeedConfig, save_feeds
+from bot.harness import running_bot
+from bot.settings import Settings
+from tests.e2e.conftest import CONTENT, embed_text
+from tests.feeds.conftest import FeedServer
+
+pytestmark = pytest.mark.e2e
+
+
+def _feed(title: str, link: str) -> bytes:
+    date = format_datetime(datetime.now(UTC).replace(microsecond=0))
+    return (
+        "<?xml version='1.0'?><rss version='2.0'><channel><title>Loopback Ledger</title>"
+        f"<item><title>{title}</title><link>{link}</link><pubDate>{date}</pubDate>"
+        "<description>Fetched from a feed a moment ago.</description><category>Feeds</category></item>"
+        "</channel></rss>"
+    ).encode()
+
+
+async def test_a_new_feed_entry_shows_in_news_latest_and_owner_feeds(tmp_path: Path, feed_server: FeedServer) -> None:
+    content = tmp_path / "content"
+    shutil.copytree(CONTENT, content)
+    body = _feed("Harbour lights switched to solar", "https://ledger.example.org/harbour-lights")
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(body=body, content_type="application/rss+xml")
+
+    url = feed_server.serve("/ledger.xml", handler)
+    feeds_file = tmp_path / "feeds.yml"
+    save_feeds(feeds_file, [FeedConfig(url=url, topics=("Local",))])
+    settings = Settings(
+        content_dir=content,
+        database_url=f"sqlite:///{tmp_path / 'newsbot.sqlite3'}",
+        feeds_file=feeds_file,
+        scan_interval=0.2,
+    )
+    async with Emulator() as emulator:
+        guild = emulator.add_guild("Newsroom")
+        channel = emulator.add_text_channel(guild, "news")
+        alice = emulator.add_member(guild, "alice")
+        owner = emulator.add_member(guild, emulator.application_owner, permissions=Perm.MANAGE_GUILD)
+        async with running_bot(emulator, settings):
+            text = ""
+            for _ in range(100):  # the fetch runs at start; the watcher notices within a scan or two
+                result = await emulator.send_slash_command(guild, channel, alice, "news", None, subcommand="latest")
+                message = await result.original_message()
+                text = embed_text(message)
+                if "Harbour lights switched to solar" in text:
+                    break
+                await asyncio.sleep(0.1)
+            first = text.splitlines()[1]
+            assert "**1.** [Harbour lights switched to solar](https://ledger.example.org/harbour-lights)" in first
+            assert "Loopback Ledger" in first, "the provider is the feed's title"
+            fetched = list((content / "_feeds").rglob("*.md"))
+            assert len(fetched) == 1
+
+            result = await emulator.send_slash_command(
+                guild, channel, owner, "owner", None, subcommand="feeds", ignore_default_permissions=True
+            )
+            message = await result.original_message()
+            text = embed_text(message)
+            assert message.ephemeral
+            assert "Feeds (1)" in text and "[ok] Loopback Ledger" in text and "1 articles written" in text
+
+            result = await emulator.send_slash_command(
+                guild, channel, alice, "owner", None, subcommand="feeds", ignore_default_permissions=True
+            )
+            refused = await result.original_message()
+            assert "Only the bot's owner" in embed_text(refused)
+        emulator.assert_no_violations()
+    assert len(feed_server.hits["/ledger.xml"]) == 1, "fetched once, not again within its interval"
