@@ -24,6 +24,7 @@ from bot.db.types import ArticleSummary, IndexReport, Page, RelatedItem, Visibil
 from bot.logs import LogFormat
 from bot.settings import Settings, SettingsError
 from bot.store.models import Article
+from bot.store.names import printable
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +121,7 @@ def main(argv: Sequence[str] | None = None, env: dict[str, str] | None = None) -
     try:
         return handler(args, settings)
     except CliError as exc:
-        print(f"newsbot: {exc}", file=sys.stderr)
+        print(f"newsbot: {printable(str(exc))}", file=sys.stderr)
         return exc.code
     except KeyboardInterrupt:
         return 130
@@ -136,6 +137,8 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     result = load_directory(root)
     errors = [issue for issue in result.issues if issue.severity == "error"]
     warnings = [issue for issue in result.issues if issue.severity == "warning"]
+    # Issues print through ``printable`` (LoadIssue.__str__), as does every path below: a hostile
+    # file name must not be able to send escape sequences to the terminal or fake a line.
     for issue in errors:
         print(issue)
     if args.verbose:
@@ -143,7 +146,7 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
             print(issue)
     files = len(result.articles) + len(errors) + sum(1 for w in warnings if w.reason.startswith("duplicate of"))
     print(
-        f"{files} files checked in {root}: {len(result.articles)} articles, {len(errors)} rejected, "
+        f"{files} files checked in {printable(str(root))}: {len(result.articles)} articles, {len(errors)} rejected, "
         f"{len(warnings)} warnings" + ("" if args.verbose or not warnings else " (use -v to list them)"),
         file=sys.stderr,
     )
@@ -153,9 +156,9 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
 def _content_dir(arg: Path | None, settings: Settings) -> Path:
     root = arg if arg is not None else settings.content_dir
     if not root.exists():
-        raise CliError(f"content directory {str(root)!r} does not exist")
+        raise CliError(f"content directory '{printable(str(root))}' does not exist")
     if not root.is_dir():
-        raise CliError(f"{str(root)!r} is not a directory")
+        raise CliError(f"'{printable(str(root))}' is not a directory")
     return root
 
 
@@ -176,7 +179,7 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
 
 def _describe_report(report: IndexReport, root: Path) -> str:
     return (
-        f"indexed {root} in {report.seconds:.2f}s: {report.added} added, {report.changed} changed, "
+        f"indexed {printable(str(root))} in {report.seconds:.2f}s: {report.added} added, {report.changed} changed, "
         f"{report.removed} removed, {report.unchanged} unchanged, {len(report.rejected)} rejected, "
         f"{len(report.warnings)} warnings"
     )
@@ -190,7 +193,7 @@ async def _index(settings: Settings, root: Path) -> IndexReport:
             try:
                 return await reindex(db, root, progress=progress)
             except ContentUnavailable as exc:
-                raise CliError(f"cannot read the content directory: {exc}") from None
+                raise CliError(f"cannot read the content directory: {printable(str(exc))}") from None
 
 
 @contextmanager

@@ -34,10 +34,8 @@ import os
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Collection, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -50,6 +48,7 @@ from bot.store import loader
 from bot.store.discovery import Listing
 from bot.store.models import Article, LoadIssue, RelatedRef
 from bot.store.urls import normalize_url
+from bot.store.workers import worker_pool
 
 log = logging.getLogger(__name__)
 
@@ -133,11 +132,9 @@ async def _parsed_batches(
             yield pending
         return
     loop = asyncio.get_running_loop()
-    # "spawn": the parent has database threads running, and forking a threaded process can
-    # deadlock the child on a lock some thread held at the time.
     chunks = [paths[start : start + CHUNK_FILES] for start in range(0, total, CHUNK_FILES)]
     chunks.reverse()  # popped from the end: in path order
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+    with worker_pool(workers) as pool:
         # Enough chunks in flight to keep the workers busy while a batch is written, but bounded,
         # so parsed results never pile up far ahead of the writer.
         window = max(4 * workers, 2 * BATCH_FILES // CHUNK_FILES)
@@ -484,6 +481,5 @@ def _reindex_child(database_path: str, root: str, workers: int | None) -> IndexR
 
 async def _reindex_in_child(db: Database, root: Path, workers: int | None) -> IndexReport:
     loop = asyncio.get_running_loop()
-    # "spawn", as for the parse workers: this process has threads (database, event loop helpers).
-    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
+    with worker_pool(1) as pool:
         return await loop.run_in_executor(pool, _reindex_child, str(db.path), str(root), workers)

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Sequence
+import sqlite3
+from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bot import indexing
 from bot.db import Database, sqlite_index
+from bot.db.records import ArticleRecord
 from bot.db.repository import IndexBatch
 from bot.db.types import IndexReport, Visibility
 from bot.indexing import ContentUnavailable, reindex
@@ -457,3 +461,121 @@ async def test_runs_from_two_processes_on_one_database_take_turns(
         assert await search_ids(db, "widgets") == ["beta", "gamma"]
     finally:
         await other.close()
+
+
+# --- one file never stops the run ------------------------------------------------------------------
+
+
+async def test_a_file_whose_rows_cannot_be_written_is_rejected_and_the_rest_indexed(
+    db: Database, content: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_rows = sqlite_index._article_rows
+
+    def failing_for_beta(records: list[ArticleRecord], rids: list[int]) -> Iterator[tuple[object, ...]]:
+        for row in real_rows(records, rids):
+            if row[2] == "news/beta.md":
+                raise RuntimeError("injected failure while writing beta")
+            yield row
+
+    monkeypatch.setattr(sqlite_index, "_article_rows", failing_for_beta)
+    report = await reindex(db, content)
+    assert [str(issue) for issue in report.rejected] == [
+        "news/beta.md: cannot be stored in the index (RuntimeError: injected failure while writing beta)"
+    ]
+    assert await search_ids(db, "gears") == ["alpha"]
+    assert await search_ids(db, "widgets") == ["gamma"]
+    # The rejection lasts until the file changes, like any other, and then it is read again.
+    again = await reindex(db, content)
+    assert counts(again) == (0, 0, 0, 3)
+    assert [issue.path for issue in again.rejected] == ["news/beta.md"]
+    monkeypatch.setattr(sqlite_index, "_article_rows", real_rows)
+    write(content, "news/beta.md", article_text("Beta widgets, fixed", "https://example.org/beta"))
+    fixed = await reindex(db, content)
+    assert fixed.rejected == ()
+    assert await search_ids(db, "widgets") == ["beta", "gamma"]
+
+
+async def test_a_number_the_database_cannot_hold_costs_only_its_file(
+    db: Database, content: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The loader refuses such numbers now; this stands for any value that slips past it.
+    real_prepare = indexing.prepare
+
+    def oversized(article: loader.Article) -> ArticleRecord:
+        record = real_prepare(article)
+        return record._replace(quality=10**30) if article.path == "news/alpha.md" else record
+
+    monkeypatch.setattr(indexing, "prepare", oversized)
+    report = await reindex(db, content)
+    [issue] = report.rejected
+    assert issue.path == "news/alpha.md"
+    assert "OverflowError" in issue.reason
+    assert await search_ids(db, "widgets") == ["beta", "gamma"]
+    assert (await db.articles.stats(EVERYTHING)).articles_total == 2
+
+
+async def test_a_write_failure_of_the_database_itself_still_ends_the_run(
+    db: Database, content: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Not one file's fault: writing file by file could not help, and must not mark files rejected.
+    def full_disk(records: list[ArticleRecord], rids: list[int]) -> Iterator[tuple[object, ...]]:
+        raise sqlite3.OperationalError("database or disk is full")
+        yield ()
+
+    monkeypatch.setattr(sqlite_index, "_article_rows", full_disk)
+    with pytest.raises(sqlite3.OperationalError):
+        await reindex(db, content)
+    assert await db.articles.file_issues() == []
+
+
+async def test_names_that_are_not_text_are_reported_and_the_rest_indexed(db: Database, content: Path) -> None:
+    write(content, os.fsdecode(b"news/bad\xff\xfe.md"), article_text("Bad name", "https://example.org/bad-name"))
+    write(content, "news/esc\x1b[2Jclear.md", article_text("Escape", "https://example.org/escape"))
+    report = await reindex(db, content)
+    assert [str(issue) for issue in report.rejected] == [
+        "news/bad\\xff\\xfe.md: name is not valid UTF-8 text; rename the file",
+        "news/esc\\x1b[2Jclear.md: name contains a control character (U+001B); rename the file",
+    ]
+    assert await search_ids(db, "widgets") == ["beta", "gamma"]
+    again = await reindex(db, content)
+    assert counts(again) == (0, 0, 0, 3)
+    assert len(again.rejected) == 2
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    files=st.lists(
+        st.tuples(
+            st.sampled_from(["quality", "heat", "webUrl"]),
+            st.one_of(
+                st.integers(-(2**70), 2**70),
+                st.sampled_from([164, 165, -1, -2, 2**31, 2**63, -(2**63) - 1]),
+                st.sampled_from(["javascript:alert(1)", "data:,x", "file:///etc/passwd", "https://", "ftp://x.org/"]),
+            ),
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+async def test_hostile_values_never_stop_a_run(
+    tmp_path_factory: pytest.TempPathFactory, files: list[tuple[str, object]]
+) -> None:
+    root = tmp_path_factory.mktemp("hostile")
+    write(root, "good.md", article_text("Good widgets", "https://example.org/good"))
+    for number, (field, value) in enumerate(files):
+        text = article_text(f"Hostile {number}", f"https://example.org/hostile-{number}")
+        if field == "webUrl":
+            text = text.replace(f'"https://example.org/hostile-{number}"', f'"{value}"')
+        else:
+            text = text.replace("quality: 50" if field == "quality" else "heat: -1", f"{field}: {value}")
+        write(root, f"h{number}.md", text)
+    database = await Database.open(root / "news.sqlite3")
+    try:
+        report = await reindex(database, root)
+        served = {item.id for item in (await database.articles.search("hostile", vis=EVERYTHING, limit=100)).items}
+        rejected = {issue.path for issue in report.rejected}
+        for number in range(len(files)):
+            assert (f"h{number}" in served) != (f"h{number}.md" in rejected)
+        assert await search_ids(database, "good") == ["good"]
+    finally:
+        await database.close()

@@ -15,9 +15,10 @@ import os
 import sqlite3
 import sys
 import time
-from collections import Counter
-from collections.abc import AsyncIterator, Collection, Iterator
+from collections import Counter, defaultdict
+from collections.abc import AsyncIterator, Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
 
@@ -28,9 +29,11 @@ if sys.platform != "win32":
 
 from bot.db.connect import connect_sync
 from bot.db.records import ArticleRecord, LinkRow, epoch
-from bot.db.repository import FileKey, FileState, IndexBatch
+from bot.db.repository import FileKey, FileRow, FileState, IndexBatch
 from bot.db.sqlite_articles import ARTICLES_VERSION_KEY, fold
 from bot.store.discovery import Listing
+from bot.store.models import LoadIssue
+from bot.store.names import printable
 
 log = logging.getLogger(__name__)
 
@@ -133,12 +136,36 @@ async def _lock(fd: int) -> None:
             await asyncio.sleep(LOCK_POLL_SECONDS)
 
 
+def _environmental(exc: BaseException) -> bool:
+    """An error of the database or the machine (locked, full, I/O, corrupt), not of one file's
+    data: retrying file by file cannot help, so it ends the run as it is."""
+    if not isinstance(exc, Exception) or isinstance(exc, MemoryError):
+        return True
+    if isinstance(exc, sqlite3.OperationalError | sqlite3.InternalError):
+        return True
+    return type(exc) is sqlite3.DatabaseError
+
+
 def _apply(path: Path, batch: IndexBatch) -> None:
     started = time.perf_counter()
     conn = connect_sync(path, cache_mib=128)
     try:
         conn.execute("BEGIN IMMEDIATE")
-        _write(conn, batch, started)
+        try:
+            _write(conn, batch, started)
+        except Exception as exc:
+            if _environmental(exc) or not (batch.articles or batch.files or batch.issues):
+                raise
+            # Something in one file's rows cannot be written. Rather than lose the batch (and,
+            # on a cold start, the whole index), write it again file by file and reject the culprit.
+            log.warning(
+                "writing an index batch failed (%s: %s); writing it file by file",
+                type(exc).__name__,
+                printable(str(exc)),
+            )
+            conn.rollback()
+            conn.execute("BEGIN IMMEDIATE")
+            _write_file_by_file(conn, batch, started)
         conn.execute("COMMIT")
         if batch.optimize:
             conn.execute("INSERT INTO articles_fts (articles_fts) VALUES ('optimize')")
@@ -191,7 +218,92 @@ def _assign_rids(conn: sqlite3.Connection, records: list[ArticleRecord], empty: 
     return rids
 
 
+@dataclass
+class _Stale:
+    """What a batch's withdrawals may have left unused, removed at the end if nothing took it back.
+    ``refs`` is the change in each link's reference count still to be written."""
+
+    topics: set[int] = field(default_factory=set)
+    domains: set[str] = field(default_factory=set)
+    links: set[int] = field(default_factory=set)
+    refs: Counter[int] = field(default_factory=Counter)
+
+
 def _write(conn: sqlite3.Connection, batch: IndexBatch, started: float) -> int:
+    _begin(conn, batch)
+    stale = _drop(conn, batch.drop_paths)
+    records = _insert(conn, batch.articles, stale)
+    _write_files(conn, batch.files, batch.issues, batch.forget_paths)
+    _cleanup(conn, stale)
+    _record_run(conn, batch, started)
+    return records
+
+
+def _write_file_by_file(conn: sqlite3.Connection, batch: IndexBatch, started: float) -> int:
+    """What :func:`_write` does, with each file's rows written in a savepoint of their own: a file
+    whose rows fail is rolled back alone and recorded as rejected with the reason."""
+    _begin(conn, batch)
+    stale = _drop(conn, batch.drop_paths)
+    # The withdrawals' link counts are settled now; each file then adds its own.
+    released = [(-delta, key) for key, delta in stale.refs.items() if delta < 0]
+    conn.executemany("UPDATE links SET refs = refs - ? WHERE url_key = ?", released)
+    stale.links.update(key for _, key in released)
+    stale.refs.clear()
+    _write_files(conn, (), {}, batch.forget_paths)
+
+    records: dict[str, list[ArticleRecord]] = defaultdict(list)
+    for record in batch.articles:
+        records[record.path].append(record)
+    rows: dict[str, list[FileRow]] = defaultdict(list)
+    for row in batch.files:
+        rows[row.rel_path].append(row)
+    # In the order the whole batch would have been written: oldest article first.
+    paths = sorted(
+        {*records, *rows, *batch.issues},
+        key=lambda p: min(((r.published_at, r.id) for r in records[p]), default=(0, "")),
+    )
+    written = 0
+    for number, rel_path in enumerate(paths):
+        savepoint = f"file_{number}"
+        conn.execute(f"SAVEPOINT {savepoint}")
+        try:
+            written += _insert(conn, records[rel_path], stale)
+            _write_files(conn, rows[rel_path], {rel_path: batch.issues.get(rel_path, ())}, ())
+        except Exception as exc:
+            if _environmental(exc):
+                raise
+            conn.execute(f"ROLLBACK TO {savepoint}")
+            conn.execute(f"RELEASE {savepoint}")
+            stale.refs.clear()
+            _reject(conn, rel_path, rows[rel_path], exc)
+            continue
+        conn.execute(f"RELEASE {savepoint}")
+    _cleanup(conn, stale)
+    _record_run(conn, batch, started)
+    return written
+
+
+def _reject(conn: sqlite3.Connection, rel_path: str, rows: list[FileRow], exc: Exception) -> None:
+    """Record ``rel_path`` as rejected because its rows could not be written. The path is stored as
+    :func:`printable` shows it, in case the path itself was what could not be written."""
+    reason = f"cannot be stored in the index ({type(exc).__name__}: {printable(str(exc))[:200]})"
+    shown = printable(rel_path)
+    log.warning("%s: %s", shown, reason)
+    size, mtime_ns = (rows[0].size, rows[0].mtime_ns) if rows else (-1, -1)
+    conn.execute("SAVEPOINT reject")
+    try:
+        _write_files(
+            conn, [FileRow(shown, size, mtime_ns, None, None, reason)], {shown: [LoadIssue(shown, reason)]}, ()
+        )
+    except Exception as second:
+        if _environmental(second):
+            raise
+        conn.execute("ROLLBACK TO reject")
+        log.error("%s: cannot record the file as rejected either (%s)", shown, second)
+    conn.execute("RELEASE reject")
+
+
+def _begin(conn: sqlite3.Connection, batch: IndexBatch) -> None:
     if batch.drop_paths or batch.articles or batch.files or batch.forget_paths or batch.issues:
         # From here until the run records its report, the last scan no longer describes the
         # database: a run that stops half-way must be compared file by file next time.
@@ -202,40 +314,48 @@ def _write(conn: sqlite3.Connection, batch: IndexBatch, started: float) -> int:
             "ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
             [ARTICLES_VERSION_KEY],
         )
-    dropped_rids: dict[str, int] = {}
-    stale_topics: set[int] = set()
-    stale_domains: set[str] = set()
-    refs: Counter[int] = Counter()  # change in each link's reference count
-    if batch.drop_paths:
-        dropped = _json_list(batch.drop_paths)
-        for rid, article_id, domain in conn.execute(
-            "SELECT rid, id, provider_domain FROM articles WHERE path IN (SELECT value FROM json_each(?))", [dropped]
-        ):
-            dropped_rids[article_id] = rid
-            stale_domains.add(domain)
-        if dropped_rids:
-            stale_topics.update(
-                topic_id
-                for (topic_id,) in conn.execute(
-                    "SELECT DISTINCT topic_id FROM article_topics WHERE rid IN (SELECT value FROM json_each(?))",
-                    [json.dumps(list(dropped_rids.values()))],
-                )
-            )
-            conn.execute(
-                f"INSERT INTO articles_fts (articles_fts, rowid, {_FTS_COLUMNS}) "
-                f"SELECT 'delete', rid, {_FTS_COLUMNS} FROM articles WHERE path IN (SELECT value FROM json_each(?))",
-                [dropped],
-            )
-            for key, count in conn.execute(
-                "SELECT url_key, count(*) FROM related_links WHERE rid IN (SELECT value FROM json_each(?)) "
-                "GROUP BY url_key",
-                [json.dumps(list(dropped_rids.values()))],
-            ):
-                refs[key] -= count
-            conn.execute("DELETE FROM articles WHERE path IN (SELECT value FROM json_each(?))", [dropped])
 
+
+def _drop(conn: sqlite3.Connection, drop_paths: Collection[str]) -> _Stale:
+    """Withdraw the articles served from ``drop_paths``."""
+    stale = _Stale()
+    if not drop_paths:
+        return stale
+    dropped_rids: dict[str, int] = {}
+    dropped = _json_list(drop_paths)
+    for rid, article_id, domain in conn.execute(
+        "SELECT rid, id, provider_domain FROM articles WHERE path IN (SELECT value FROM json_each(?))", [dropped]
+    ):
+        dropped_rids[article_id] = rid
+        stale.domains.add(domain)
+    if dropped_rids:
+        stale.topics.update(
+            topic_id
+            for (topic_id,) in conn.execute(
+                "SELECT DISTINCT topic_id FROM article_topics WHERE rid IN (SELECT value FROM json_each(?))",
+                [json.dumps(list(dropped_rids.values()))],
+            )
+        )
+        conn.execute(
+            f"INSERT INTO articles_fts (articles_fts, rowid, {_FTS_COLUMNS}) "
+            f"SELECT 'delete', rid, {_FTS_COLUMNS} FROM articles WHERE path IN (SELECT value FROM json_each(?))",
+            [dropped],
+        )
+        for key, count in conn.execute(
+            "SELECT url_key, count(*) FROM related_links WHERE rid IN (SELECT value FROM json_each(?)) "
+            "GROUP BY url_key",
+            [json.dumps(list(dropped_rids.values()))],
+        ):
+            stale.refs[key] -= count
+        conn.execute("DELETE FROM articles WHERE path IN (SELECT value FROM json_each(?))", [dropped])
+    return stale
+
+
+def _insert(conn: sqlite3.Connection, articles: Sequence[ArticleRecord], stale: _Stale) -> int:
+    """Serve ``articles``; ``stale.refs`` (withdrawals' link counts) is written along with them."""
+    refs = stale.refs
     # Oldest first: the newest article's spelling of a provider name is the one kept.
-    records = sorted(batch.articles, key=lambda r: (r.published_at, r.id))
+    records = sorted(articles, key=lambda r: (r.published_at, r.id))
     was_empty = conn.execute("SELECT NOT EXISTS (SELECT 1 FROM articles)").fetchone()[0] == 1
     rids = _assign_rids(conn, records, was_empty)
 
@@ -292,7 +412,8 @@ def _write(conn: sqlite3.Connection, batch: IndexBatch, started: float) -> int:
     )
     released = [(-delta, key) for key, delta in refs.items() if delta < 0 and key not in links]
     conn.executemany("UPDATE links SET refs = refs - ? WHERE url_key = ?", released)
-    stale_links = [key for key, delta in refs.items() if delta < 0]
+    stale.links.update(key for key, delta in refs.items() if delta < 0)
+    refs.clear()
     conn.executemany(
         "INSERT INTO related_links (rid, position, url_key) SELECT ?, key, value FROM json_each(?)",
         [(rid, r.link_keys) for rid, r in zip(rids, records, strict=True) if r.links],
@@ -305,12 +426,18 @@ def _write(conn: sqlite3.Connection, batch: IndexBatch, started: float) -> int:
             "WHERE rid IN (SELECT value FROM json_each(?))",
             [json.dumps(rids)],
         )
+    return len(records)
 
-    touched = [f.rel_path for f in batch.files]
-    if batch.forget_paths:
-        conn.execute(
-            "DELETE FROM files WHERE rel_path IN (SELECT value FROM json_each(?))", [_json_list(batch.forget_paths)]
-        )
+
+def _write_files(
+    conn: sqlite3.Connection,
+    files: Sequence[FileRow],
+    issues: Mapping[str, Sequence[LoadIssue]],
+    forget_paths: Collection[str],
+) -> None:
+    touched = [f.rel_path for f in files]
+    if forget_paths:
+        conn.execute("DELETE FROM files WHERE rel_path IN (SELECT value FROM json_each(?))", [_json_list(forget_paths)])
     if touched:
         conn.execute(
             "DELETE FROM file_issues WHERE rel_path IN (SELECT value FROM json_each(?))", [_json_list(touched)]
@@ -319,31 +446,35 @@ def _write(conn: sqlite3.Connection, batch: IndexBatch, started: float) -> int:
         "INSERT INTO files (rel_path, size, mtime_ns, article_id, norm_url, error) VALUES (?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (rel_path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns, "
         "article_id = excluded.article_id, norm_url = excluded.norm_url, error = excluded.error",
-        batch.files,
+        files,
     )
     conn.executemany(
         "INSERT INTO file_issues (rel_path, severity, reason, line) VALUES (?, ?, ?, ?)",
-        [(path, i.severity, i.reason, i.line) for path, issues in batch.issues.items() for i in issues],
+        [(path, i.severity, i.reason, i.line) for path, found in issues.items() for i in found],
     )
 
-    if stale_topics:
+
+def _cleanup(conn: sqlite3.Connection, stale: _Stale) -> None:
+    if stale.topics:
         conn.execute(
             "DELETE FROM topics WHERE id IN (SELECT value FROM json_each(?)) "
             "AND NOT EXISTS (SELECT 1 FROM article_topics t WHERE t.topic_id = topics.id)",
-            [json.dumps(sorted(stale_topics))],
+            [json.dumps(sorted(stale.topics))],
         )
-    if stale_links:
+    if stale.links:
         conn.execute(
             "DELETE FROM links WHERE url_key IN (SELECT value FROM json_each(?)) AND refs <= 0",
-            [json.dumps(sorted(stale_links))],
+            [json.dumps(sorted(stale.links))],
         )
-    if stale_domains:
+    if stale.domains:
         conn.execute(
             "DELETE FROM providers WHERE domain IN (SELECT value FROM json_each(?)) "
             "AND NOT EXISTS (SELECT 1 FROM articles a WHERE a.provider_domain = providers.domain)",
-            [_json_list(stale_domains)],
+            [_json_list(stale.domains)],
         )
 
+
+def _record_run(conn: sqlite3.Connection, batch: IndexBatch, started: float) -> None:
     report = batch.report
     if report is not None:
         finished = report.finished_at
@@ -370,7 +501,6 @@ def _write(conn: sqlite3.Connection, batch: IndexBatch, started: float) -> int:
         )
         conn.execute("DELETE FROM scan_paths WHERE hash != ?", [paths_hash])
     conn.execute("DELETE FROM index_runs WHERE id <= (SELECT max(id) FROM index_runs) - ?", [KEEP_RUNS])
-    return len(records)
 
 
 def _article_rows(records: list[ArticleRecord], rids: list[int]) -> Iterator[tuple[object, ...]]:

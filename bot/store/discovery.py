@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import stat
 import sys
 from array import array
 from collections.abc import Iterator
@@ -13,8 +14,9 @@ from pathlib import Path
 from typing import NamedTuple
 
 from bot.store.models import LoadIssue
+from bot.store.names import name_problem, printable
 
-__all__ = ["ARTICLE_SUFFIXES", "FileEntry", "Listing", "discover", "listing", "scan"]
+__all__ = ["ARTICLE_SUFFIXES", "FileEntry", "Listing", "discover", "file_kind", "listing", "not_regular", "scan"]
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,29 @@ def _is_article_name(name: str) -> bool:
     return name.lower().endswith(_SUFFIX_TUPLE)
 
 
+def file_kind(mode: int) -> str | None:
+    """What a file of this ``st_mode`` is, when it is not a regular file (``None`` for one). Only
+    regular files are read: reading a named pipe waits for a writer, reading a device may never end."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    return "a special file"
+
+
+def not_regular(mode: int) -> str:
+    """The reason given for a file that :func:`file_kind` says is not a regular file."""
+    return f"not a regular file but {file_kind(mode)}; only regular files are read"
+
+
 def _inside(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
@@ -64,8 +89,11 @@ def scan(root: Path, issues: list[LoadIssue]) -> Iterator[tuple[str, int, int]]:
     particular order; the problems met are appended to ``issues`` as the scan goes.
 
     Hidden files and directories (names starting with ``.``) and ``_site*`` directories are
-    skipped. Links are followed only while they stay inside ``root``: a link leading outside is
-    reported as an error and not followed, a broken link likewise. Each directory is scanned once
+    skipped. Only regular files are listed: a named pipe, socket or device with an article name is
+    reported as an error, as is a file or directory whose name :func:`name_problem` refuses (not
+    UTF-8, control characters); the issue names it through :func:`printable`, and a refused
+    directory is not entered. Links are followed only while they stay inside ``root``: a link
+    leading outside is reported as an error and not followed, a broken link likewise. Each directory is scanned once
     (real paths before linked ones, siblings in name order); a second route to it, such as a link
     loop, is skipped with a warning, so loops cannot make the scan run forever.
     """
@@ -97,7 +125,11 @@ def _scan_directories(root: Path, issues: list[LoadIssue]) -> Iterator[_Batch]:
             directory, prefix, key, target = linked.pop(0)
             if key in visited:
                 issues.append(
-                    LoadIssue(prefix.rstrip("/"), f"link leads to a directory already scanned: -> {target}", "warning")
+                    LoadIssue(
+                        prefix.rstrip("/"),
+                        f"link leads to a directory already scanned: -> {printable(target)}",
+                        "warning",
+                    )
                 )
                 continue
             visited.add(key)
@@ -118,7 +150,13 @@ def _scan_directories(root: Path, issues: list[LoadIssue]) -> Iterator[_Batch]:
                         if name.lower().endswith(suffixes) and not child.is_symlink() and not child.is_dir():
                             if name.startswith((".", "_site")):
                                 continue
+                            if not name.isprintable() and (problem := name_problem(name)) is not None:
+                                issues.append(LoadIssue(printable(prefix + name), problem))
+                                continue
                             info = os.stat(name, dir_fd=dir_fd) if dir_fd is not None else os.stat(child.path)
+                            if not stat.S_ISREG(info.st_mode):
+                                issues.append(LoadIssue(prefix + name, not_regular(info.st_mode)))
+                                continue
                             add_name(name)
                             add_size(info.st_size)
                             add_mtime(info.st_mtime_ns)
@@ -142,12 +180,19 @@ def _scan_directories(root: Path, issues: list[LoadIssue]) -> Iterator[_Batch]:
             rel_path = prefix + child.name
             target = ""
             try:
+                problem = name_problem(child.name)
+                if problem is not None:
+                    if _is_article_name(child.name) or child.is_dir():
+                        issues.append(LoadIssue(printable(rel_path), problem))
+                    continue
                 is_link = child.is_symlink()
                 if is_link:
                     target = os.path.realpath(child.path)
                     if not _inside(target, real_root):
                         if _is_article_name(child.name) or os.path.isdir(target):
-                            issues.append(LoadIssue(rel_path, f"link leads outside the content directory: -> {target}"))
+                            issues.append(
+                                LoadIssue(rel_path, f"link leads outside the content directory: -> {printable(target)}")
+                            )
                         continue
                 is_dir = child.is_dir()
                 if not is_dir and not _is_article_name(child.name):
@@ -155,6 +200,11 @@ def _scan_directories(root: Path, issues: list[LoadIssue]) -> Iterator[_Batch]:
                 info = child.stat()
             except OSError as exc:
                 issues.append(LoadIssue(rel_path, f"broken link or unreadable entry: {exc.strerror}"))
+                continue
+            if not is_dir and not stat.S_ISREG(info.st_mode):
+                issues.append(
+                    LoadIssue(rel_path, f"link leads to {file_kind(info.st_mode)}; only regular files are read")
+                )
                 continue
             if not is_dir:
                 linked_files.names.append(child.name)

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Final
 
-from bot.store.limits import MAX_ID_LENGTH
+from bot.store.limits import HEAT, IMAGE_SIDE, MAX_ID_LENGTH, QUALITY, IntRange
 from bot.store.models import Article, Image, Provider, RelatedRef
 from bot.store.text import clean_text
-from bot.store.urls import host_of, normalize_url
+from bot.store.urls import host_of, link_problem, normalize_url
 
 __all__ = [
     "FieldError",
@@ -76,6 +76,9 @@ def _kind(value: Any) -> str:
 
 
 def _shown(value: Any) -> str:
+    if isinstance(value, int) and value.bit_length() > 192:
+        # repr of a huge int is slow, and refused past 4,300 digits; the size is what matters.
+        return f"a number of about {int(value.bit_length() * 0.30103) + 1:,} digits"
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
@@ -123,19 +126,28 @@ def _int_or_none(value: Any) -> int | None:
     return None
 
 
-def _int_field(data: dict[Any, Any], name: str, default: int) -> int:
+def _int_field(data: dict[Any, Any], name: str, default: int, allowed: IntRange) -> int:
     value = data.get(name)
     if value is None:
         return default
     number = _int_or_none(value)
     if number is None:
         raise FieldError(f"{name!r} must be an integer, got {_described(value)}", name)
+    if number not in allowed:
+        raise FieldError(f"{name!r} must be from {allowed}, got {_shown(number)}", name)
     return number
 
 
-def _dimension(value: Any) -> int | None:
+def _out_of_range(value: Any, allowed: IntRange) -> str | None:
+    """Why an optional number inside a list entry is unusable (``None`` when it is fine or absent)."""
+    if value is None:
+        return None
     number = _int_or_none(value)
-    return number if number is not None and number > 0 else None
+    if number is None:
+        return f"is not an integer ({_described(value)})"
+    if number not in allowed:
+        return f"is {_shown(number)}, outside {allowed}"
+    return None
 
 
 def _str_field(data: dict[Any, Any], name: str) -> str | None:
@@ -257,32 +269,52 @@ def _images(data: dict[Any, Any], warnings: list[str]) -> tuple[Image, ...]:
         if not isinstance(url, str) or not url.strip():
             warnings.append(f"dropped images entry {number}: it has no url")
             continue
-        images.append(
-            Image(url=url.strip(), width=_dimension(item.get("width")), height=_dimension(item.get("height")))
-        )
+        url = url.strip()
+        problem = link_problem(url)
+        if problem is not None:
+            warnings.append(f"dropped images entry {number}: its url {problem}")
+            continue
+        sides: list[int | None] = []
+        for side in ("width", "height"):
+            side_value = item.get(side)
+            wrong = _out_of_range(side_value, IMAGE_SIDE)
+            if wrong is not None:
+                warnings.append(f"images entry {number}: {side} {wrong}; left out")
+            sides.append(None if side_value is None or wrong is not None else _int_or_none(side_value))
+        images.append(Image(url=url, width=sides[0], height=sides[1]))
     return tuple(images)
 
 
 @dataclass(frozen=True, slots=True)
 class MalformedEntry:
-    """A ``related`` entry that is not a mapping; reported as a warning, then dropped."""
+    """A ``related`` entry that is unusable as written; reported as a warning, then dropped."""
+
+    reason: str = "not a mapping"
 
 
 RelatedEntry = RelatedRef | MalformedEntry | None
 
 
 def related_entry(entry: Any) -> RelatedEntry:
-    """One ``related`` entry, leniently: ``None`` when it has no usable title or URL.
+    """One ``related`` entry, leniently: ``None`` when it has no title or URL (silently dropped),
+    :class:`MalformedEntry` when what it has is unusable (dropped with a warning).
 
+    The URL is ``webUrl``, else ``originalUrl``: the first of them that is a usable web link.
     The result depends on ``entry`` alone, so callers may cache it (entries repeat across files).
     """
     if not isinstance(entry, dict):
         return MalformedEntry()
-    url = entry.get("webUrl")
-    if not isinstance(url, str) or not url.strip():
-        url = entry.get("originalUrl")
-        if not isinstance(url, str) or not url.strip():
-            return None
+    url: Any = None
+    problem = None
+    for key in ("webUrl", "originalUrl"):
+        candidate = entry.get(key)
+        if isinstance(candidate, str) and candidate.strip():
+            problem = link_problem(candidate.strip())
+            if problem is None:
+                url = candidate
+                break
+    if url is None:
+        return MalformedEntry(f"its link {problem}") if problem is not None else None
     title = entry.get("title")
     if not isinstance(title, str):
         return None
@@ -290,6 +322,8 @@ def related_entry(entry: Any) -> RelatedEntry:
     if not title:
         return None
     url = url.strip()
+    # A copy's quality is never stored; one outside the range counts as unknown, like a non-number.
+    quality = _int_or_none(entry.get("quality"))
     excerpt = entry.get("excerpt")
     provider = entry.get("provider")
     return RelatedRef(
@@ -302,7 +336,7 @@ def related_entry(entry: Any) -> RelatedEntry:
             if isinstance(provider, dict)
             else None
         ),
-        quality=_int_or_none(entry.get("quality")),
+        quality=quality if quality in QUALITY else None,
         image_url=_first_image_url(entry.get("images")),
     )
 
@@ -328,7 +362,7 @@ def _related(
         if entry is None:
             continue
         if isinstance(entry, MalformedEntry):
-            warnings.append(f"dropped related entry {number}: not a mapping")
+            warnings.append(f"dropped related entry {number}: {entry.reason}")
             continue
         key = normalize_url(entry.url)
         if key not in seen:
@@ -360,9 +394,23 @@ def build_article(
 
     web_url = _url_field(data, "webUrl")
     original_url = _url_field(data, "originalUrl")
-    url = web_url or original_url
-    if url is None:
+    if web_url is None and original_url is None:
         raise FieldError("missing required field 'webUrl' or 'originalUrl'")
+    # An article is a link to a story: without a web link users could open, there is nothing to serve.
+    web_problem = link_problem(web_url) if web_url is not None else None
+    original_problem = link_problem(original_url) if original_url is not None else None
+    if web_problem is None and web_url is not None:
+        url = web_url
+    elif original_problem is None and original_url is not None:
+        url = original_url
+    else:
+        name, problem = ("webUrl", web_problem) if web_problem is not None else ("originalUrl", original_problem)
+        raise FieldError(f"no usable link: {name!r} {problem}", name)
+    if web_problem is not None:
+        warnings.append(f"'webUrl' not used: it {web_problem}")
+    if original_problem is not None:
+        warnings.append(f"'originalUrl' left out: it {original_problem}")
+        original_url = None
 
     when_value = data.get("publishedDateTime")
     if when_value is None:
@@ -390,8 +438,8 @@ def build_article(
         topics=_topics(data, warnings),
         images=_images(data, warnings),
         related=_related(data, related_entries, normalize_url(url), warnings),
-        quality=_int_field(data, "quality", 0),
-        heat=_int_field(data, "heat", -1),
+        quality=_int_field(data, "quality", 0, QUALITY),
+        heat=_int_field(data, "heat", -1, HEAT),
         published=_published(data),
         type=(kind.strip() if kind else "") or "article",
         has_featured_content=bool(featured.strip() if isinstance(featured, str) else featured),

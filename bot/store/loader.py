@@ -19,20 +19,20 @@ import codecs
 import logging
 import os
 import re
+import stat
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from itertools import repeat
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
 from bot.store.dedupe import dedupe
-from bot.store.discovery import FileEntry, Listing, discover, listing, scan
+from bot.store.discovery import FileEntry, Listing, discover, listing, not_regular, scan
 from bot.store.fields import FieldError, build_article
 from bot.store.limits import MAX_FILE_BYTES
 from bot.store.models import Article, LoadIssue
 from bot.store.relatedblock import parse_with_related_cache
+from bot.store.workers import worker_pool
 from bot.store.yamlparse import FrontMatterError, parse_front_matter, split_front_matter
 
 __all__ = [
@@ -168,18 +168,48 @@ def _safe_rel_path(rel_path: str) -> bool:
     return bool(rel_path) and not rel_path.startswith("/") and ".." not in parts and "\\" not in rel_path
 
 
+# Non-blocking, so that opening a named pipe returns at once instead of waiting for a writer;
+# no controlling terminal, should a terminal device ever be opened.
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def _read_regular(path: Path) -> bytes | str:
+    """The file's first ``MAX_FILE_BYTES + 1`` bytes, or why it is not read.
+
+    The scan already listed only regular files, but the name may have been given to a named pipe
+    or a device since then: the check is repeated on what was actually opened.
+    """
+    fd = os.open(path, _OPEN_FLAGS)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return not_regular(info.st_mode)
+        if info.st_size > MAX_FILE_BYTES:
+            return f"file too large ({info.st_size:,} bytes; the limit is {MAX_FILE_BYTES:,})"
+        chunks: list[bytes] = []
+        left = MAX_FILE_BYTES + 1
+        while left > 0:
+            chunk = os.read(fd, left)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
 def load_file(root: Path, rel_path: str) -> tuple[Article | None, list[LoadIssue]]:
-    """Read ``root / rel_path`` (a ``/``-separated path inside ``root``) and parse it."""
+    """Read ``root / rel_path`` (a ``/``-separated path inside ``root``) and parse it. Only a
+    regular file is read; anything else is rejected with what it is."""
     if not _safe_rel_path(rel_path):
         return None, [LoadIssue(rel_path, "path must be relative to the content directory, without '..'")]
     try:
-        with open(root / rel_path, "rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
-            if size > MAX_FILE_BYTES:
-                return None, [LoadIssue(rel_path, f"file too large ({size:,} bytes; the limit is {MAX_FILE_BYTES:,})")]
-            raw = handle.read(MAX_FILE_BYTES + 1)
+        raw = _read_regular(root / rel_path)
     except OSError as exc:
         return None, [LoadIssue(rel_path, f"cannot read file: {exc.strerror or exc}")]
+    if isinstance(raw, str):
+        return None, [LoadIssue(rel_path, raw)]
     return parse_article(raw, rel_path)
 
 
@@ -204,8 +234,7 @@ def _parse_all(root: Path, rel_paths: list[str], workers: int) -> list[ParsedFil
     if workers <= 1 or len(rel_paths) < 2 * _BATCH_SIZE:
         return parse_files(root, rel_paths)
     batches = [rel_paths[start : start + _BATCH_SIZE] for start in range(0, len(rel_paths), _BATCH_SIZE)]
-    # spawn, not fork: callers may have threads (an event loop, a database connection).
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+    with worker_pool(workers) as pool:
         return [item for batch in pool.map(parse_files, repeat(root), batches) for item in batch]
 
 

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
+from bot.store.names import printable
+
 
 @dataclass(frozen=True, slots=True)
 class Provider:
@@ -92,5 +94,8 @@ class LoadIssue:
     line: int | None = None
 
     def __str__(self) -> str:
-        where = f"{self.path}:{self.line}" if self.line else self.path
-        return f"{where}: {self.reason}" if self.severity == "error" else f"{where}: warning: {self.reason}"
+        # One line, safe on a terminal: names and reasons may hold anything a file name or a
+        # front-matter value can.
+        where = printable(f"{self.path}:{self.line}" if self.line else self.path)
+        reason = printable(self.reason)
+        return f"{where}: {reason}" if self.severity == "error" else f"{where}: warning: {reason}"

@@ -166,6 +166,8 @@ class _StrictLoader(_BaseLoader):  # type: ignore[misc,valid-type]
             return super().construct_object(node, deep=deep)
         except ValueError as exc:  # e.g. a timestamp with month 13, an int with 5000 digits
             value = node.value if isinstance(node, ScalarNode) else node.tag
+            if node.tag == f"{_YAML_PREFIX}int" and isinstance(value, str):
+                raise FrontMatterError(f"number too long ({len(value):,} characters)", _line(node)) from None
             raise FrontMatterError(f"invalid value {str(value)[:60]!r}: {exc}", _line(node)) from None
 
     def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:

@@ -137,7 +137,7 @@ def test_load_directory_in_worker_processes_matches_serial(tmp_path: Path) -> No
     for number in range(2 * loader._BATCH_SIZE + 5):
         write(tmp_path, f"_news/{number:04d}.md", article_file(f"n{number % 700}"))  # 305 duplicates
     serial = load_directory(tmp_path, workers=1)
-    with mock.patch.object(loader, "ProcessPoolExecutor", wraps=loader.ProcessPoolExecutor) as pool:
+    with mock.patch.object(loader, "worker_pool", wraps=loader.worker_pool) as pool:
         parallel = load_directory(tmp_path, workers=2)
     pool.assert_called_once()
     assert parallel == serial

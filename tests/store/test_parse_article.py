@@ -193,7 +193,12 @@ def test_lenient_image_entries() -> None:
         ("https://example.org/a.png", None, 300),
         ("https://example.org/b.png", None, None),
     ]
-    assert [issue.reason for issue in issues] == ["dropped images entry 2: it has no url"]
+    assert [issue.reason for issue in issues] == [
+        "images entry 1: width is not an integer (string 'wide'); left out",
+        "dropped images entry 2: it has no url",
+        "images entry 3: width is not an integer (bool True); left out",
+        "images entry 3: height is -5, outside 1 to 65,535; left out",
+    ]
 
 
 def test_related_entries() -> None:
@@ -319,9 +324,14 @@ def test_c1_controls_from_mojibake_are_repaired_not_rejected(style: str) -> None
     assert issues == []
 
 
-def test_c1_control_in_a_url_is_kept_as_written() -> None:
-    article, _ = accept(front_matter(webUrl='"https://example.org/a\x9db"'))
-    assert article.url == "https://example.org/a\x9db"
+def test_c1_control_in_a_url_is_read_as_written_and_makes_it_unusable() -> None:
+    # The parser's stand-in for U+009D is swapped back, so the link is judged as written: a control
+    # character makes it unusable, and the article falls back to its originalUrl.
+    article, issues = accept(front_matter(webUrl='"https://example.org/a\x9db"'))
+    assert article.url == "https://www.example.org/news/widgets-two"
+    assert [issue.reason for issue in issues] == [
+        "'webUrl' not used: it contains a line break, tab or invisible character (U+009D)"
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
