@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import feedparser
 
 from bot.feeds.config import MAX_TOPIC_LENGTH, MAX_TOPICS
 from bot.store.text import clean_text
-from bot.store.urls import host_of
+from bot.store.urls import host_of, web_url
 
 __all__ = ["Draft", "DraftImage", "NotAFeed", "ParsedFeed", "Rejected", "html_to_text", "parse_feed"]
 
@@ -156,17 +156,16 @@ def _struct_to_utc(value: Any) -> datetime | None:
 
 
 def _web_url(value: object, base: str) -> str | None:
+    """The entry's link resolved against the feed's address, if the store would accept it as a link
+    (``bot.store.urls.web_url``: the one definition of a usable link)."""
     if not isinstance(value, str) or not value.strip():
         return None
     text = _CONTROL_RE.sub("", value.strip())
     try:
         url = urljoin(base, text)
-        parts = urlsplit(url)
     except ValueError:
         return None
-    if parts.scheme.lower() not in {"http", "https"} or not parts.hostname or any(c.isspace() for c in url):
-        return None
-    return url
+    return web_url(url)
 
 
 def _dimension(value: object) -> int | None:
