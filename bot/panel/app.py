@@ -130,7 +130,7 @@ class Panel:
             Session.fresh(self.codec.now()), state=secrets.token_urlsafe(24), next=safe_next(request.query.get("next"))
         )
         assert session.state is not None
-        response = web.HTTPFound(self.oauth.authorize_url(session.state))
+        response = redirect(self.oauth.authorize_url(session.state))
         self.set_session(response, session)
         return response
 
@@ -165,9 +165,9 @@ class Panel:
         new = with_login(
             session, user_id=user.id, user_name=user.name, guild_ids=user.managed_guild_ids, now=self.codec.now()
         )
-        redirect = web.HTTPFound(new.next)
-        self.set_session(redirect, replace(new, next="/panel"))
-        return redirect
+        response = redirect(new.next)
+        self.set_session(response, replace(new, next="/panel"))
+        return response
 
     async def logout(self, request: web.Request) -> web.StreamResponse:
         session = self.session(request)
@@ -176,7 +176,7 @@ class Panel:
             return self.message(request, 403, "Refused", "This form has expired or did not come from this site.")
         if session is not None and session.user_id is not None:
             self.access.forget(session.user_id)
-        response = web.HTTPFound("/")
+        response = redirect("/")
         self.clear_session(response)
         return response
 
@@ -189,6 +189,11 @@ class Panel:
 
     async def close(self, app: web.Application) -> None:
         await self.oauth.close()
+
+
+def redirect(location: str) -> web.Response:
+    """A 302 that can carry a cookie (raising ``HTTPFound`` would drop what is set on it later)."""
+    return web.Response(status=302, headers={"Location": location})
 
 
 @web.middleware
