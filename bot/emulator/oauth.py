@@ -237,7 +237,8 @@ class OAuthProvider:
         token = self._bearer(request, "identify")
         if isinstance(token, web.Response):
             return token
-        return _json(self.world.users[token.user_id].payload())
+        # UserPIIResponse: the account fields an OAuth token with `identify` reads, beyond the public ones.
+        return _json({**self.world.users[token.user_id].payload(), "mfa_enabled": False, "locale": "en-US"})
 
     async def my_guilds(self, request: web.Request) -> web.StreamResponse:
         token = self._bearer(request, "guilds")

@@ -3,7 +3,6 @@ every request with the bot's own view of the member, not only at login."""
 
 from __future__ import annotations
 
-
 from bot.db.guild_types import HiddenArticle
 from bot.emulator import Perm
 from bot.panel.access import MemberAccess
