@@ -70,6 +70,8 @@ class OAuthProvider:
         self.client_secret = secrets.token_urlsafe(24)
         self.redirect_uris: set[str] = set()
         self.token_requests = 0
+        #: Who the consent page offers first (the demo's moderator); otherwise the first person.
+        self.default_user_id: int | None = None
         self._clock = clock
         self._codes: dict[str, _Grant] = {}
         self._tokens: dict[str, _Token] = {}
@@ -125,7 +127,8 @@ class OAuthProvider:
         return redirect_uri, scopes
 
     def _people(self) -> list[User]:
-        return [u for u in self.world.users.values() if not u.bot]
+        people = [u for u in self.world.users.values() if not u.bot]
+        return sorted(people, key=lambda u: u.id != self.default_user_id)
 
     async def authorize_page(self, request: web.Request) -> web.Response:
         checked = self._check_request(request.query)
