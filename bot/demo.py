@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+import secrets
+import socket
 import sys
 from dataclasses import dataclass, replace
 from typing import Any
@@ -23,7 +25,7 @@ from bot.emulator import Emulator, InteractionResult, Perm
 from bot.emulator.models import Channel, Guild, Member, Message
 from bot.feeds.demo import demo_feeds
 from bot.harness import running_bot
-from bot.settings import DEFAULT_DATABASE_URL, Settings
+from bot.settings import DEFAULT_DATABASE_URL, Secret, Settings, WebSettings
 
 DEMO_DATABASE_URL = "sqlite:///data/demo.sqlite3"
 CALLBACK_UPDATE_MESSAGE = 7
@@ -245,13 +247,39 @@ async def interactive(session: Session) -> None:
             session.console.print(f"[red]{exc}[/red]")
 
 
+def with_web_pages(settings: Settings, emulator: Emulator, moderator: Member) -> Settings:
+    """The web pages and control panel on a free local port, logging in through the emulator's
+    OAuth2, unless the operator configured a status server of their own."""
+    if settings.web is not None or settings.http_port is not None:
+        return settings
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    web = WebSettings(
+        base_url=f"http://127.0.0.1:{port}",
+        client_id=emulator.oauth.client_id,
+        client_secret=Secret(emulator.oauth.client_secret),
+        session_secret=Secret(secrets.token_urlsafe(32)),
+        public=True,
+    )
+    emulator.oauth.allow_redirect(web.redirect_uri)
+    emulator.oauth.default_user_id = moderator.id
+    return replace(settings, http_host="127.0.0.1", http_port=port, web=web)
+
+
 async def _demo(settings: Settings, console: Console, scripted: bool) -> int:
     async with Emulator() as emulator, demo_feeds(settings) as (settings, fetch):
         guild = emulator.add_guild("newsbot demo")
         channel = emulator.add_text_channel(guild, "news")
         member = emulator.add_member(guild, "you", permissions=Perm.MANAGE_GUILD)
+        settings = with_web_pages(settings, emulator, member)
         console.print(f"Local Discord emulator on {emulator.api_base}; indexing {settings.content_dir} …")
         async with running_bot(emulator, settings) as bot:
+            if settings.web is not None:
+                console.print(
+                    f"Web pages: {settings.web.base_url}/ · control panel: {settings.web.base_url}/panel "
+                    "(log in as “You”, the demo moderator, on the emulator's Discord consent page)"
+                )
             report = bot.last_index
             if report is not None:
                 console.print(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from bot.logs import LOG_FORMATS, LogFormat
 
@@ -117,6 +118,7 @@ class Settings:
     feeds_file: Path | None = None  # None: feeds.yml beside the content directory
     feeds_keep_days: int = 90
     feeds_contact: str | None = None  # a URL or e-mail address for feed owners, in the User-Agent
+    web: WebSettings | None = None  # the web pages (bot.panel) are off unless NEWSBOT_WEB=true
 
     @property
     def database_path(self) -> Path:
@@ -159,6 +161,7 @@ class Settings:
             feeds_file=Path(raw_feeds_file) if (raw_feeds_file := env.get("NEWSBOT_FEEDS_FILE", "").strip()) else None,
             feeds_keep_days=_int(env, "NEWSBOT_FEEDS_KEEP_DAYS", 90, minimum=1) or 90,
             feeds_contact=_contact(env, "NEWSBOT_FEEDS_CONTACT"),
+            web=_web(env),
         )
 
 
@@ -231,3 +234,70 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
     if not 0 < value < float("inf"):
         raise SettingsError(f"{name} must be more than 0 seconds, got {raw!r}")
     return value
+
+
+# --- the web pages and control panel (bot.panel) -------------------------------------------------
+
+#: A session key shorter than this could be guessed; ``python -c "import secrets; print(secrets.token_urlsafe(32))"``.
+MIN_WEB_SECRET_CHARS = 32
+
+
+@dataclass(frozen=True, slots=True)
+class WebSettings:
+    """What ``NEWSBOT_WEB=true`` needs: served by the status server (``NEWSBOT_HTTP_PORT``)."""
+
+    base_url: str  # where visitors reach the pages, e.g. https://news.example.org (no trailing slash)
+    client_id: str
+    client_secret: Secret
+    session_secret: Secret
+    public: bool = False
+
+    @property
+    def redirect_uri(self) -> str:
+        """The address to register in the developer portal (OAuth2 -> Redirects)."""
+        return f"{self.base_url}/login/callback"
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.base_url.startswith("https://")
+
+
+def _web(env: Mapping[str, str]) -> WebSettings | None:
+    public = _bool(env, "NEWSBOT_WEB_PUBLIC", False)
+    if not _bool(env, "NEWSBOT_WEB", False):
+        if public:
+            raise SettingsError("NEWSBOT_WEB_PUBLIC=true needs NEWSBOT_WEB=true (the web pages are off)")
+        return None
+    if _port(env, "NEWSBOT_HTTP_PORT") is None:
+        raise SettingsError("NEWSBOT_WEB=true needs NEWSBOT_HTTP_PORT: the pages are served by the status server")
+    secret = _required_web(env, "NEWSBOT_WEB_SECRET")
+    if len(secret) < MIN_WEB_SECRET_CHARS:
+        raise SettingsError(f"NEWSBOT_WEB_SECRET must be at least {MIN_WEB_SECRET_CHARS} random characters")
+    client_id = _required_web(env, "DISCORD_CLIENT_ID")
+    if not client_id.isdigit():
+        raise SettingsError(f"DISCORD_CLIENT_ID must be the application's numeric id, got {client_id!r}")
+    return WebSettings(
+        base_url=_base_url(_required_web(env, "NEWSBOT_WEB_BASE_URL"), "NEWSBOT_WEB_BASE_URL"),
+        client_id=client_id,
+        client_secret=Secret(_required_web(env, "DISCORD_CLIENT_SECRET")),
+        session_secret=Secret(secret),
+        public=public,
+    )
+
+
+def _required_web(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise SettingsError(f"NEWSBOT_WEB=true needs {name} (see the README, Web pages and control panel)")
+    return value
+
+
+def _base_url(raw: str, name: str) -> str:
+    parts = urlsplit(raw)
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a malformed port
+    except ValueError:
+        raise SettingsError(f"{name} has a malformed port: {raw!r}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment or parts.username:
+        raise SettingsError(f"{name} must be an http(s) address such as https://news.example.org, got {raw!r}")
+    return raw.rstrip("/")

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from bot.health import check_health
+from bot.panel.app import mount_panel
 
 if TYPE_CHECKING:
     from bot.client import NewsBot
@@ -38,6 +39,9 @@ class StatusServer:
         app = web.Application()
         app.router.add_get("/healthz", self.healthz)
         app.router.add_get("/metrics", self.metrics)
+        web_settings = self.bot.settings.web
+        if web_settings is not None:  # NEWSBOT_WEB=true: the pages and the control panel (bot.panel)
+            mount_panel(app, self.bot, web_settings)
         runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
         try:
@@ -54,6 +58,13 @@ class StatusServer:
         self._runner = runner
         self.port = runner.addresses[0][1]
         log.info("health and metrics at %s/healthz and %s/metrics", self.url, self.url)
+        if web_settings is not None:
+            log.info(
+                "web pages at %s (public: %s), login redirect URI %s",
+                web_settings.base_url,
+                "yes" if web_settings.public else "no",
+                web_settings.redirect_uri,
+            )
 
     async def stop(self) -> None:
         runner, self._runner = self._runner, None

@@ -40,6 +40,7 @@ from bot.emulator.models import (
     Role,
     User,
 )
+from bot.emulator.oauth import OAuthProvider
 from bot.emulator.permissions import (
     ALL_PERMISSIONS,
     DEFAULT_BOT,
@@ -111,6 +112,7 @@ class Emulator:
         self._port = port
         self._runner: web.AppRunner | None = None
         self._rest: RestApi | None = None
+        self.oauth = OAuthProvider(self.world)  # "Login with Discord": bot/emulator/oauth.py
 
     # -- lifecycle -----------------------------------------------------------------------------------
 
@@ -124,6 +126,7 @@ class Emulator:
             spec,
             require_no_mentions=self._require_no_mentions,
         )
+        self.oauth.install(app)  # before the REST API: its middleware answers the Bearer-token routes
         self._rest.install(app)
         app.router.add_get("/gateway", self.gateway.handle)
         app.router.add_get("/gateway/", self.gateway.handle)
