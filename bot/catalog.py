@@ -31,7 +31,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
 
-from bot.db import Database
+from bot.db import DatabaseHandle as Database
 from bot.db.repository import CatalogEntry
 from bot.db.types import ArticleChoice, TopicCount, Visibility
 from bot.memory import release_free_memory

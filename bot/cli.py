@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot import __version__, logs
-from bot.db import Database
+from bot.db import DatabaseHandle as Database
+from bot.db import open_database
+from bot.db.errors import DatabaseConnectError
 from bot.db.types import ArticleSummary, IndexReport, Page, RelatedItem, Visibility
 from bot.logs import LogFormat
 from bot.settings import Settings, SettingsError
@@ -217,9 +219,11 @@ def _progress() -> Iterator[Callable[[int, int], None] | None]:
 @asynccontextmanager
 async def _open_db(settings: Settings) -> Any:
     try:
-        db = await Database.open(settings.database_path)
+        db = await open_database(settings.database)
+    except DatabaseConnectError as exc:
+        raise CliError(str(exc)) from None
     except OSError as exc:
-        raise CliError(f"cannot open the database at {settings.database_path}: {exc.strerror or exc}") from None
+        raise CliError(f"cannot open the database at {settings.database.masked}: {exc.strerror or exc}") from None
     try:
         yield db
     finally:

@@ -187,9 +187,14 @@ class Settings:
         return database_target(self.database_url)
 
     def indexes_content(self) -> bool:
-        """Whether this process reads the content folder; one that does not serves what the index holds."""
+        """Whether this process reads the content folder; one that does not serves what the index holds.
+
+        ``auto`` on SQLite always indexes (as before: a content volume mounted late is still picked
+        up by the watcher); on PostgreSQL it indexes where the folder exists, so hosts without
+        the content simply serve what an indexing host keeps up to date.
+        """
         if self.indexer == "auto":
-            return self.content_dir.is_dir()
+            return self.database.kind == "sqlite" or self.content_dir.is_dir()
         return self.indexer == "true"
 
     @classmethod

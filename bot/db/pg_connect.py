@@ -18,8 +18,8 @@ from typing import Any, TypeVar
 
 import asyncpg
 
+from bot.db.errors import DatabaseConnectError, DatabaseUnavailable
 from bot.db.migrate import Migration, MigrationError, load_migrations
-from bot.errors import UserFacingError
 from bot.settings import DatabaseTarget
 
 log = logging.getLogger(__name__)
@@ -58,20 +58,6 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
 
 CLOSE_ERRORS: tuple[type[BaseException], ...] = (TimeoutError, *CONNECTION_ERRORS)
 CONNECT_ERRORS: tuple[type[BaseException], ...] = (asyncpg.PostgresError, ValueError, *CONNECTION_ERRORS)
-
-
-class DatabaseUnavailable(UserFacingError):
-    """The database server cannot be reached right now. Commands show this; loops retry later."""
-
-    def __init__(self) -> None:
-        super().__init__(
-            "The news database is temporarily unavailable. Please try again in a minute.",
-            title="Temporarily unavailable",
-        )
-
-
-class DatabaseConnectError(RuntimeError):
-    """The server refused us at start: a wrong URL, password or database. One line, password masked."""
 
 
 def pg_migrations() -> list[Migration]:
