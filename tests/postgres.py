@@ -113,7 +113,8 @@ def throwaway_database(server_url: str) -> Iterator[str]:
         try:
             if sql.startswith("DROP"):
                 await conn.execute(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = $1 AND pid <> pg_backend_pid()",
                     name,
                 )
             await conn.execute(sql)
