@@ -80,6 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=_positive_int, default=10, help="how many results (default 10, max 100)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
+    _add_db_parser(sub, common)
+
     sub.add_parser("run", parents=[common], help="run the Discord bot (needs DISCORD_TOKEN)")
     sub.add_parser("sync", parents=[common], help="register the slash commands with Discord now (needs DISCORD_TOKEN)")
     sub.add_parser(
@@ -412,3 +414,47 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "sync": cmd_sync,
     "demo": cmd_demo,
 }
+
+
+# --- db copy: moving settings and digests to another database ---------------------------------
+
+
+def _add_db_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("db", parents=[common], help="database maintenance (copy to PostgreSQL)")
+    actions = p.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    copy = actions.add_parser(
+        "copy",
+        parents=[common],
+        help="copy settings, digests, audit and delivery state to another database (the index is rebuilt)",
+    )
+    copy.add_argument("--from", dest="source", required=True, help="sqlite:///path or postgresql://... to copy from")
+    copy.add_argument("--to", dest="target", required=True, help="postgresql://... to copy into")
+    copy.add_argument("--force", action="store_true", help="replace what the target already holds")
+
+
+def _cmd_db(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.db.copy import CopyError, copy_database
+    from bot.settings import database_target
+
+    try:
+        source = database_target(args.source, setting="--from")
+        target = database_target(args.target, setting="--to")
+    except SettingsError as exc:
+        raise CliError(str(exc)) from None
+
+    def progress(table: str, rows: int) -> None:
+        print(f"{table:<20} {rows:>8} rows")
+
+    try:
+        report = asyncio.run(copy_database(source, target, force=args.force, progress=progress))
+    except CopyError as exc:
+        raise CliError(str(exc), EXIT_REJECTED) from None
+    except OSError as exc:  # DatabaseConnectError included: one line, password masked
+        raise CliError(str(exc)) from None
+    verb = "resumed and finished" if report.resumed else "copied"
+    print(f"{verb}: {sum(report.counts.values())} rows, row counts checked; {target.masked} is ready")
+    print("the article index is not copied: run `newsbot index` (or start the bot) with the new NEWSBOT_DATABASE_URL")
+    return EXIT_OK
+
+
+_COMMANDS["db"] = _cmd_db
