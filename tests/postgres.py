@@ -22,6 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
+import pytest
+
+from bot.db import open_database
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 ROLES = ("postgres", "root")
@@ -143,3 +146,22 @@ async def truncate_all(url: str) -> None:
             await conn.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
     finally:
         await conn.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A throwaway PostgreSQL database for the session, migrated once (see ``tests.postgres``)."""
+    servers = find_server()
+    server = next(servers)
+    try:
+        if not server.url:
+            pytest.skip(f"PostgreSQL tests skipped: {server.reason}")
+        with throwaway_database(server.url) as url:
+
+            async def migrate() -> None:
+                await (await open_database(url)).close()
+
+            asyncio.run(migrate())
+            yield url
+    finally:
+        servers.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from bot.db.types import IndexReport
 from bot.indexing import prepare
 from bot.store.models import Article, Provider, RelatedRef
 from tests import postgres
+from tests.postgres import postgres_url  # noqa: F401  (the session fixture)
 
 EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -64,25 +65,6 @@ def ids(page: Any) -> list[str]:
 
 
 BACKENDS = ["sqlite", "postgresql"]
-
-
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A throwaway PostgreSQL database for the session, migrated once (see ``tests.postgres``)."""
-    servers = postgres.find_server()
-    server = next(servers)
-    try:
-        if not server.url:
-            pytest.skip(f"PostgreSQL tests skipped: {server.reason}")
-        with postgres.throwaway_database(server.url) as url:
-
-            async def migrate() -> None:
-                await (await open_database(url)).close()
-
-            asyncio.run(migrate())
-            yield url
-    finally:
-        servers.close()
 
 
 @pytest.fixture(params=BACKENDS)
