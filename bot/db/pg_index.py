@@ -104,6 +104,10 @@ class PgIndexStore:
     async def apply(self, batch: IndexBatch) -> None:
         started = time.perf_counter()
         await self._pg.transaction(lambda conn: _write(conn, batch, started))
+        if batch.report is not None:
+            # New index entries wait in the GIN index's pending list, which every search scans
+            # linearly (0.8 ms after a cold index of 10k articles); merge them at the end of a run.
+            await self._pg.execute("SELECT gin_clean_pending_list('articles_search'::regclass)", retry=True)
         if batch.optimize:
             # Fresh planner statistics after a large run (a cold index, a big import).
             await self._pg.execute("ANALYZE", retry=True)
