@@ -35,7 +35,7 @@ from multiprocessing import get_context
 
 from rapidfuzz import fuzz, process
 
-from bot.db import Database
+from bot.db import DatabaseHandle as Database
 from bot.db.repository import CatalogEntry
 from bot.db.types import ArticleChoice, TopicCount, Visibility
 from bot.memory import release_free_memory

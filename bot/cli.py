@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot import __version__, logs
-from bot.db import Database
+from bot.db import DatabaseHandle as Database
+from bot.db import open_database
+from bot.db.errors import DatabaseConnectError
 from bot.db.types import ArticleSummary, IndexReport, Page, RelatedItem, Visibility
 from bot.logs import LogFormat
 from bot.settings import Settings, SettingsError
@@ -80,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
     _add_feeds_parser(sub, common)
+    _add_db_parser(sub, common)
 
     sub.add_parser("run", parents=[common], help="run the Discord bot (needs DISCORD_TOKEN)")
     sub.add_parser("sync", parents=[common], help="register the slash commands with Discord now (needs DISCORD_TOKEN)")
@@ -222,9 +225,11 @@ def _progress() -> Iterator[Callable[[int, int], None] | None]:
 @asynccontextmanager
 async def _open_db(settings: Settings) -> Any:
     try:
-        db = await Database.open(settings.database_path)
+        db = await open_database(settings.database)
+    except DatabaseConnectError as exc:
+        raise CliError(str(exc)) from None
     except OSError as exc:
-        raise CliError(f"cannot open the database at {settings.database_path}: {exc.strerror or exc}") from None
+        raise CliError(f"cannot open the database at {settings.database.masked}: {exc.strerror or exc}") from None
     try:
         yield db
     finally:
@@ -530,3 +535,47 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "demo": cmd_demo,
     "feeds": cmd_feeds,
 }
+
+
+# --- db copy: moving settings and digests to another database ---------------------------------
+
+
+def _add_db_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("db", parents=[common], help="database maintenance (copy to PostgreSQL)")
+    actions = p.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    copy = actions.add_parser(
+        "copy",
+        parents=[common],
+        help="copy settings, digests, audit and delivery state to another database (the index is rebuilt)",
+    )
+    copy.add_argument("--from", dest="source", required=True, help="sqlite:///path or postgresql://... to copy from")
+    copy.add_argument("--to", dest="target", required=True, help="postgresql://... to copy into")
+    copy.add_argument("--force", action="store_true", help="replace what the target already holds")
+
+
+def _cmd_db(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.db.copy import CopyError, copy_database
+    from bot.settings import database_target
+
+    try:
+        source = database_target(args.source, setting="--from")
+        target = database_target(args.target, setting="--to")
+    except SettingsError as exc:
+        raise CliError(str(exc)) from None
+
+    def progress(table: str, rows: int) -> None:
+        print(f"{table:<20} {rows:>8} rows")
+
+    try:
+        report = asyncio.run(copy_database(source, target, force=args.force, progress=progress))
+    except CopyError as exc:
+        raise CliError(str(exc), EXIT_REJECTED) from None
+    except OSError as exc:  # DatabaseConnectError included: one line, password masked
+        raise CliError(str(exc)) from None
+    verb = "resumed and finished" if report.resumed else "copied"
+    print(f"{verb}: {sum(report.counts.values())} rows, row counts checked; {target.masked} is ready")
+    print("the article index is not copied: run `newsbot index` (or start the bot) with the new NEWSBOT_DATABASE_URL")
+    return EXIT_OK
+
+
+_COMMANDS["db"] = _cmd_db

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import pkgutil
@@ -16,7 +17,9 @@ from discord.ext import commands
 import bot.modules
 from bot.audit import Auditor
 from bot.catalog import Catalog
-from bot.db import Database
+from bot.db import DatabaseHandle, open_database
+from bot.db.errors import DatabaseUnavailable
+from bot.db.factory import notify, subscribe
 from bot.db.types import IndexReport, Visibility
 from bot.indexing import ContentUnavailable, reindex
 from bot.metrics import BotMetrics
@@ -46,7 +49,7 @@ class NewsBot(commands.Bot):
     tree changed, because Discord rate-limits command registration.
     """
 
-    db: Database
+    db: DatabaseHandle
     catalog: Catalog
 
     def __init__(self, settings: Settings, *, force_sync: bool = False, **options: Any) -> None:
@@ -67,22 +70,33 @@ class NewsBot(commands.Bot):
         self.synced_commands: bool = False
         self.metrics = BotMetrics()
         self.ops = Operations(self)  # content watcher and status server, per settings
+        self._event_tasks: set[asyncio.Task[None]] = set()
 
     async def setup_hook(self) -> None:
-        self.db = await Database.open(self.settings.database_path)
+        self.db = await open_database(self.settings.database)
         await self.ops.start()
-        try:
-            await self.reindex()
-        except ContentUnavailable as exc:
-            # An unmounted volume must not wipe what is served: keep the last index and say why.
-            log.error("content directory unavailable, serving the existing index: %s", exc)
+        if not self.settings.indexes_content():
+            # Another process (host) indexes; this one serves what the shared index holds.
+            log.info("not indexing here (NEWSBOT_INDEXER=%s): serving the shared index", self.settings.indexer)
             self.catalog = await Catalog.load(self.db)
+        else:
+            try:
+                await self.reindex()
+            except ContentUnavailable as exc:
+                # An unmounted volume must not wipe what is served: keep the last index and say why.
+                log.error("content directory unavailable, serving the existing index: %s", exc)
+                self.catalog = await Catalog.load(self.db)
+        await subscribe(self.db, self._on_database_event)
         for name in discover_extensions():
             await self.load_extension(name)
         await self.sync_commands_if_changed()
 
     async def reindex(self) -> IndexReport:
-        """Bring the index up to date with the content directory and refresh autocomplete."""
+        """Bring the index up to date with the content directory and refresh autocomplete. A
+        process that does not index (``NEWSBOT_INDEXER``) only refreshes from the shared index."""
+        if not self.settings.indexes_content():
+            await self.catalog.refresh()
+            return IndexReport()
         started = time.perf_counter()
         report = await reindex(self.db, self.settings.content_dir, isolate=True)
         for issue in report.rejected:
@@ -102,6 +116,30 @@ class NewsBot(commands.Bot):
             len(report.rejected),
         )
         return report
+
+    # --- several processes on one database server ---------------------------------------------
+
+    async def reload_everywhere(self) -> None:
+        """``/owner reload`` reaches every process sharing the database (PostgreSQL NOTIFY)."""
+        await notify(self.db, "reload")
+
+    def _on_database_event(self, event: str) -> None:
+        task = asyncio.get_running_loop().create_task(self._follow(event))
+        self._event_tasks.add(task)
+        task.add_done_callback(self._event_tasks.discard)
+
+    async def _follow(self, event: str) -> None:
+        """Another process changed the shared index (``articles``) or an owner reloaded (``reload``)."""
+        try:
+            if event == "reload":
+                self.policy.invalidate()
+                if self.settings.indexes_content():
+                    await self.reindex()
+                    return
+            if hasattr(self, "catalog"):
+                await self.catalog.refresh()
+        except (ContentUnavailable, DatabaseUnavailable) as exc:
+            log.warning("could not follow a %r event from another process: %s", event, exc)
 
     def handles_guild(self, guild_id: int) -> bool:
         """Whether this process serves ``guild_id``: always, unless the shards are split between

@@ -39,11 +39,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from bot.db import Database
+from bot.db import DatabaseHandle as Database
+from bot.db import open_database, target_of
 from bot.db.records import ArticleRecord, article_record
 from bot.db.repository import FileKey, FileRow, IndexBatch
 from bot.db.types import IndexReport
 from bot.memory import release_free_memory
+from bot.settings import DatabaseTarget
 from bot.store import loader
 from bot.store.discovery import Listing
 from bot.store.models import Article, LoadIssue, RelatedRef
@@ -464,11 +466,11 @@ async def _finish(
     return dataclasses.replace(report, rejected=rejected, seconds=time.perf_counter() - started)
 
 
-def _reindex_child(database_path: str, root: str, workers: int | None) -> IndexReport:
+def _reindex_child(target: DatabaseTarget, root: str, workers: int | None) -> IndexReport:
     """``reindex`` in a child process (see ``reindex(isolate=True)``)."""
 
     async def run() -> IndexReport:
-        db = await Database.open(Path(database_path))
+        db = await open_database(target)
         try:
             # Not ``reindex``: the parent holds the database's index lock for this run.
             report = await _reindex(db, Path(root), workers, None, isolate=False)
@@ -482,4 +484,4 @@ def _reindex_child(database_path: str, root: str, workers: int | None) -> IndexR
 async def _reindex_in_child(db: Database, root: Path, workers: int | None) -> IndexReport:
     loop = asyncio.get_running_loop()
     with worker_pool(1) as pool:
-        return await loop.run_in_executor(pool, _reindex_child, str(db.path), str(root), workers)
+        return await loop.run_in_executor(pool, _reindex_child, target_of(db), str(root), workers)

@@ -31,7 +31,7 @@ class Operations:
             server = StatusServer(self.bot, settings.http_host, settings.http_port)
             await server.start()
             self.server = server
-        if settings.watch and self.watcher is None:
+        if settings.watch and settings.indexes_content() and self.watcher is None:
             reloads = self.bot.metrics.content_reloads
             watcher = ContentWatcher(
                 settings.content_dir,

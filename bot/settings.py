@@ -6,9 +6,11 @@ that it cannot leak through ``repr``, ``str``, f-strings or tracebacks that prin
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 from bot.logs import LOG_FORMATS, LogFormat
@@ -84,21 +86,82 @@ def _int(env: Mapping[str, str], name: str, default: int | None, *, minimum: int
 
 def sqlite_path(database_url: str) -> Path:
     """The file behind a ``sqlite:///relative`` or ``sqlite:////absolute`` URL."""
+    target = database_target(database_url)
+    if target.path is None:
+        raise SettingsError(f"NEWSBOT_DATABASE_URL is not an SQLite URL: {target.masked}")
+    return target.path
+
+
+# --- the database: SQLite file or PostgreSQL server ----------------------------------------------
+
+DatabaseKind = Literal["sqlite", "postgresql"]
+_PG_SCHEMES = ("postgresql://", "postgres://")
+IndexerMode = Literal["true", "false", "auto"]
+_INDEXER_MODES: tuple[IndexerMode, ...] = ("true", "false", "auto")
+
+
+def mask_url(url: str) -> str:
+    """``url`` with any password replaced by ``***``: in the userinfo part and in a ``password=``
+    query parameter. The only form of a database URL that may reach a log line or an error."""
+    masked = re.sub(r"^([a-z][a-z0-9+.-]*://[^:/?#@]*):[^@/?#]*@", r"\1:***@", url, flags=re.IGNORECASE)
+    return re.sub(r"([?&]password=)[^&#]*", r"\1***", masked, flags=re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseTarget:
+    """Where the database is: an SQLite file, or a PostgreSQL server (``dsn``, password included).
+
+    Picklable (an index run's child process reopens the database from it); ``repr`` and ``masked``
+    never show the password.
+    """
+
+    kind: DatabaseKind
+    path: Path | None = None
+    dsn: str = field(default="", repr=False)
+
+    @property
+    def masked(self) -> str:
+        return mask_url(self.dsn) if self.kind == "postgresql" else f"sqlite:///{self.path}"
+
+    def __repr__(self) -> str:
+        return f"DatabaseTarget({self.masked!r})"
+
+
+def database_target(url: str | Path, *, setting: str = "NEWSBOT_DATABASE_URL") -> DatabaseTarget:
+    """Parse ``sqlite:///path`` or ``postgresql://user:pass@host:port/db`` (a ``Path``: an SQLite file)."""
+    if isinstance(url, Path):
+        return DatabaseTarget("sqlite", url)
+    text = url.strip()
+    if text.lower().startswith(_PG_SCHEMES):
+        rest = text.split("://", 1)[1]
+        host = rest.split("/", 1)[0].rsplit("@", 1)[-1]
+        if not host and "host=" not in text:
+            raise SettingsError(f"{setting} names no PostgreSQL host: {mask_url(text)}")
+        return DatabaseTarget("postgresql", None, text)
     prefix = "sqlite:///"
-    if not database_url.startswith(prefix):
-        raise SettingsError(
-            f"NEWSBOT_DATABASE_URL must start with {prefix!r} (only SQLite is supported so far), got {database_url!r}"
-        )
-    rest = database_url[len(prefix) :]
-    if not rest:
-        raise SettingsError("NEWSBOT_DATABASE_URL names no file")
-    return Path(rest)
+    if text.startswith(prefix):
+        rest = text[len(prefix) :]
+        if not rest:
+            raise SettingsError(f"{setting} names no file")
+        return DatabaseTarget("sqlite", Path(rest))
+    raise SettingsError(
+        f"{setting} must be sqlite:///path/to/file or postgresql://user:password@host:5432/database, "
+        f"got {mask_url(text)!r}"
+    )
+
+
+def _indexer(env: Mapping[str, str], name: str) -> IndexerMode:
+    raw = env.get(name, "").strip().lower() or "auto"
+    for mode in _INDEXER_MODES:
+        if raw == mode:
+            return mode
+    raise SettingsError(f"{name} must be true, false or auto, got {raw!r}")
 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
     content_dir: Path = Path("content")
-    database_url: str = DEFAULT_DATABASE_URL
+    database_url: str = field(default=DEFAULT_DATABASE_URL, repr=False)  # may hold a password: see ``database``
     include_unpublished: bool = False
     public_results: bool = False
     discord_token: Secret | None = None
@@ -119,6 +182,7 @@ class Settings:
     feeds_keep_days: int = 90
     feeds_contact: str | None = None  # a URL or e-mail address for feed owners, in the User-Agent
     web: WebSettings | None = None  # the web pages (bot.panel) are off unless NEWSBOT_WEB=true
+    indexer: IndexerMode = "auto"  # whether this process indexes the content folder (auto: if it exists)
 
     @property
     def database_path(self) -> Path:
@@ -131,11 +195,26 @@ class Settings:
             return self.feeds_file
         return self.content_dir.absolute().parent / "feeds.yml"
 
+    @property
+    def database(self) -> DatabaseTarget:
+        return database_target(self.database_url)
+
+    def indexes_content(self) -> bool:
+        """Whether this process reads the content folder; one that does not serves what the index holds.
+
+        ``auto`` on SQLite always indexes (as before: a content volume mounted late is still picked
+        up by the watcher); on PostgreSQL it indexes where the folder exists, so hosts without
+        the content simply serve what an indexing host keeps up to date.
+        """
+        if self.indexer == "auto":
+            return self.database.kind == "sqlite" or self.content_dir.is_dir()
+        return self.indexer == "true"
+
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         token = env.get("DISCORD_TOKEN", "").strip()
         database_url = env.get("NEWSBOT_DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL
-        sqlite_path(database_url)  # validate early, with the variable's name in the message
+        database_target(database_url)  # validate early, with the variable's name in the message
         log_level = env.get("NEWSBOT_LOG_LEVEL", "INFO").strip().upper() or "INFO"
         if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise SettingsError(f"NEWSBOT_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {log_level!r}")
@@ -162,6 +241,7 @@ class Settings:
             feeds_keep_days=_int(env, "NEWSBOT_FEEDS_KEEP_DAYS", 90, minimum=1) or 90,
             feeds_contact=_contact(env, "NEWSBOT_FEEDS_CONTACT"),
             web=_web(env),
+            indexer=_indexer(env, "NEWSBOT_INDEXER"),
         )
 
 

@@ -234,3 +234,21 @@ def test_every_value_shown_in_env_example_is_accepted() -> None:
     assert shown, "the example shows values"
     settings = Settings.from_env(shown)
     assert settings.http_port == int(shown["NEWSBOT_HTTP_PORT"])
+
+
+def test_postgres_compose_has_a_healthchecked_database_and_two_shard_processes() -> None:
+    compose = yaml.safe_load((DEPLOY / "docker-compose.postgres.yml").read_text(encoding="utf-8"))
+    services = compose["services"]
+    database = services["postgres"]
+    assert "healthcheck" in database and any(v.split(":")[0] in compose["volumes"] for v in database["volumes"])
+    bots = {name: s for name, s in services.items() if name != "postgres"}
+    assert len(bots) == 2
+    shards = sorted(s["environment"]["NEWSBOT_SHARD_IDS"] for s in bots.values())
+    assert shards == ["0", "1"], "the shards are split between the processes"
+    for service in bots.values():
+        env = service["environment"]
+        assert env["NEWSBOT_DATABASE_URL"].startswith("postgresql://") and env["NEWSBOT_SHARD_COUNT"] == "2"
+        assert service["depends_on"]["postgres"]["condition"] == "service_healthy"
+        assert "healthcheck" in service and service["restart"] == "unless-stopped"
+    readers = [s for s in bots.values() if s["environment"]["NEWSBOT_INDEXER"] == "false"]
+    assert len(readers) == 1 and "volumes" not in readers[0], "one process runs without the content folder"

@@ -307,45 +307,7 @@ class SqliteArticleRepository:
             params,
         )
         capped = cap is not None and len(rows) >= cap
-        blocked_topics = {fold(t) for t in vis.blocked_topics}
-        blocked_domains = {d.lower() for d in vis.blocked_domains}
-        items: list[RelatedItem] = []
-        positions: set[int] = set()
-        for row in rows:
-            position, title, url, provider_name, provider_domain, published_at, published = row[:7]
-            target = row[7:]
-            if position in positions:
-                continue  # two articles share a URL key (a 64-bit hash collision): keep the first
-            positions.add(position)
-            if provider_domain and provider_domain.lower() in blocked_domains:
-                continue
-            article = None
-            if target[0] is not None:
-                item = summary(target)
-                if (
-                    item.id in vis.hidden_ids
-                    or item.provider_domain in blocked_domains
-                    or any(fold(t) in blocked_topics for t in item.topics)
-                ):
-                    continue
-                if (published or vis.include_unpublished) and item.quality >= vis.min_quality:
-                    article = item
-            items.append(
-                RelatedItem(
-                    title=article.title if article else title,
-                    url=article.url if article else url,
-                    provider_name=article.provider_name if article else provider_name,
-                    published_at=article.published_at
-                    if article
-                    else from_epoch(published_at)
-                    if published_at
-                    else None,
-                    article=article,
-                )
-            )
-            if len(items) >= limit:
-                break
-        return items, capped
+        return related_items(rows, vis, limit), capped
 
     # --- topics and stats ----------------------------------------------------------------------
 
@@ -425,6 +387,47 @@ class SqliteArticleRepository:
             {},
         )
         return [LoadIssue(path=p, reason=r, severity=s, line=line) for p, s, r, line in rows]
+
+
+def related_items(rows: Iterable[Sequence[Any]], vis: Visibility, limit: int) -> list[RelatedItem]:
+    """Decode related-link rows (position, title, url, provider_name, provider_domain,
+    published_at, target published flag, then the target's ``SUMMARY_COLUMNS`` or NULLs) into the
+    items ``vis`` may see; shared by both backends so the visibility rules for links are one."""
+    blocked_topics = {fold(t) for t in vis.blocked_topics}
+    blocked_domains = {d.lower() for d in vis.blocked_domains}
+    items: list[RelatedItem] = []
+    positions: set[int] = set()
+    for row in rows:
+        position, title, url, provider_name, provider_domain, published_at, published = row[:7]
+        target = row[7:]
+        if position in positions:
+            continue  # two articles share a URL key (a 64-bit hash collision): keep the first
+        positions.add(position)
+        if provider_domain and provider_domain.lower() in blocked_domains:
+            continue
+        article = None
+        if target[0] is not None:
+            item = summary(target)
+            if (
+                item.id in vis.hidden_ids
+                or item.provider_domain in blocked_domains
+                or any(fold(t) in blocked_topics for t in item.topics)
+            ):
+                continue
+            if (published or vis.include_unpublished) and item.quality >= vis.min_quality:
+                article = item
+        items.append(
+            RelatedItem(
+                title=article.title if article else title,
+                url=article.url if article else url,
+                provider_name=article.provider_name if article else provider_name,
+                published_at=article.published_at if article else from_epoch(published_at) if published_at else None,
+                article=article,
+            )
+        )
+        if len(items) >= limit:
+            break
+    return items
 
 
 _CATALOG_SQL = (

@@ -65,6 +65,7 @@ class Owner(commands.GroupCog, group_name="owner", group_description="Tools for 
             raise UserFacingError(f"The content store cannot be read: {exc}") from None
         # Settings changed outside the bot (a restored database file) take effect now too.
         self.bot.policy.invalidate()
+        await self.bot.reload_everywhere()  # the other processes on a shared database server
         servers = len(self.bot.guilds)
         log.info("owner %s reloaded the store for %d servers", interaction.user.id, servers)
         embed = reload_embed(report, title=f"Content reloaded for all {servers:,} server{'' if servers == 1 else 's'}")

@@ -25,7 +25,7 @@ import discord
 
 if TYPE_CHECKING:
     from bot.catalog import Catalog
-    from bot.db import Database
+    from bot.db import DatabaseHandle as Database
     from bot.policy import Policy
     from bot.settings import Settings
 

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 
-from bot.db import Database
+from bot.db import Database, DatabaseHandle, open_database
 from bot.db.repository import FileRow, IndexBatch
 from bot.db.types import IndexReport
 from bot.indexing import prepare
 from bot.store.models import Article, Provider, RelatedRef
+from tests import postgres
+from tests.postgres import postgres_url  # noqa: F401  (the session fixture)
 
 EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -41,7 +47,7 @@ def related_to(*urls: str, title: str = "Elsewhere") -> tuple[RelatedRef, ...]:
     return tuple(RelatedRef(title=f"{title} {i}", url=url) for i, url in enumerate(urls))
 
 
-async def store(db: Database, articles: Iterable[Article], *, drop: Sequence[str] = ()) -> None:
+async def store(db: DatabaseHandle, articles: Iterable[Article], *, drop: Sequence[str] = ()) -> None:
     """Serve ``articles`` (withdrawing the articles of ``drop`` paths first), as an index run would."""
     records = [prepare(a) for a in articles]
     await db.index.apply(
@@ -58,10 +64,35 @@ def ids(page: Any) -> list[str]:
     return [item.id for item in page.items]
 
 
+BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of an empty database on each backend; ``open_database(database_url)`` opens it again."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'data' / 'news.sqlite3'}"
+    url: str = request.getfixturevalue("postgres_url")
+    asyncio.run(postgres.truncate_all(url))  # a plain fixture: no event loop is running yet
+    return url
+
+
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "data" / "news.sqlite3")
+async def db(database_url: str) -> AsyncIterator[DatabaseHandle]:
+    database = await open_database(database_url)
     try:
         yield database
     finally:
         await database.close()
+
+
+#: What a schema constraint (NOT NULL, CHECK, UNIQUE) raises on either backend.
+INTEGRITY_ERRORS: tuple[type[Exception], ...] = (sqlite3.IntegrityError, asyncpg.IntegrityConstraintViolationError)
+
+
+async def count_rows(db: DatabaseHandle, table: str) -> int:
+    """Rows in ``table`` read behind the repositories' back, on either backend."""
+    if isinstance(db, Database):
+        with contextlib.closing(sqlite3.connect(db.path)) as conn:
+            return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+    return int(await db.pg.fetchval(f"SELECT count(*) FROM {table}"))  # type: ignore[attr-defined]

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
-from bot.db import Database
+from bot.db import Database, open_database
 from bot.db.digest_types import DeliveryConflict, Digest, NewDigest
 from bot.db.migrate import load_migrations
 from bot.db.types import Visibility
-from tests.db.conftest import EPOCH, make_article, related_to, store
+from tests.db.conftest import EPOCH, count_rows, make_article, related_to, store
 
 DEFAULT = Visibility()
 NOW = EPOCH + timedelta(days=2)
@@ -192,24 +190,16 @@ async def test_prune_forgets_old_settled_deliveries_but_not_pending_ones(db: Dat
     assert [d.nonce for d in await db.digests.pending()] == ["pending"]
 
 
-async def test_removing_a_digest_removes_its_deliveries(db: Database, tmp_path: Path) -> None:
+async def test_removing_a_digest_removes_its_deliveries(db: Database) -> None:
     digest = await db.digests.add(new_digest())
     await begin(db, digest, None, ["a1"])
     await db.digests.remove(digest.id)
     assert await db.digests.pending() == []
-    conn = sqlite3.connect(db.path)
-    try:
-        counts = [
-            conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("digest_deliveries", "digest_items")
-        ]
-    finally:
-        conn.close()
-    assert counts == [0, 0]
+    assert [await count_rows(db, t) for t in ("digest_deliveries", "digest_items")] == [0, 0]
 
 
-async def test_the_recorded_message_survives_a_reopen(tmp_path: Path) -> None:
-    path = tmp_path / "news.sqlite3"
-    async with await Database.open(path) as db:
+async def test_the_recorded_message_survives_a_reopen(database_url: str) -> None:
+    async with await open_database(database_url) as db:
         digest = await db.digests.add(new_digest())
         payload = json.dumps([{"title": "Widgets digest"}])
         await db.digests.begin_delivery(
@@ -221,7 +211,7 @@ async def test_the_recorded_message_survives_a_reopen(tmp_path: Path) -> None:
             payload=payload,
             at=NOW,
         )
-    async with await Database.open(path) as db:
+    async with await open_database(database_url) as db:
         (pending,) = await db.digests.pending()
         assert pending.payload == payload and pending.nonce == "d1-x"
         assert await db.digests.delivery_items(pending.id) == ["a1"]

@@ -1,17 +1,15 @@
-"""Per-server settings, hidden articles and the audit log, against a real SQLite file."""
+"""Per-server settings, hidden articles and the audit log, on both backends."""
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
-from bot.db import Database
+from bot.db import Database, open_database
 from bot.db.guild_types import GuildSettings, HiddenArticle
 from bot.db.types import Visibility
-from tests.db.conftest import ids, make_article, store
+from tests.db.conftest import INTEGRITY_ERRORS, ids, make_article, store
 
 GUILD, OTHER, MOD = 111, 222, 999
 
@@ -23,8 +21,7 @@ async def test_a_server_that_never_changed_anything_has_defaults(db: Database) -
     assert await db.guilds.hidden_ids(GUILD) == frozenset()
 
 
-async def test_settings_round_trip_and_survive_a_restart(tmp_path: Path) -> None:
-    path = tmp_path / "news.sqlite3"
+async def test_settings_round_trip_and_survive_a_restart(database_url: str) -> None:
     wanted = GuildSettings(
         GUILD,
         min_quality=70,
@@ -34,11 +31,17 @@ async def test_settings_round_trip_and_survive_a_restart(tmp_path: Path) -> None
         blocked_topics=("Crypto", "Gossip Über"),
         log_channel_id=1234567890123456789,
     )
-    async with await Database.open(path) as db:
+    db = await open_database(database_url)
+    try:
         await db.guilds.save_settings(wanted, user_id=MOD)
-    async with await Database.open(path) as db:
+    finally:
+        await db.close()
+    db = await open_database(database_url)
+    try:
         got = await db.guilds.settings(GUILD)
         assert await db.guilds.settings(OTHER) == GuildSettings(OTHER), "other servers are untouched"
+    finally:
+        await db.close()
     assert got.updated_by == MOD and got.updated_at is not None
     assert got == GuildSettings(
         GUILD,
@@ -61,7 +64,7 @@ async def test_saving_again_replaces_and_none_means_default(db: Database) -> Non
 
 
 async def test_out_of_range_quality_is_refused_by_the_schema(db: Database) -> None:
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(INTEGRITY_ERRORS):
         await db.guilds.save_settings(GuildSettings(GUILD, min_quality=500), user_id=MOD)
 
 
@@ -112,7 +115,7 @@ async def test_a_failing_replace_leaves_the_old_configuration(db: Database) -> N
     await db.guilds.save_settings(GuildSettings(GUILD, min_quality=10), user_id=MOD)
     await db.guilds.hide(GUILD, HiddenArticle("old", "Old", None, MOD))
     broken = HiddenArticle("n1", None, None, MOD)  # type: ignore[arg-type]  # title is NOT NULL
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(INTEGRITY_ERRORS):
         await db.guilds.replace(GuildSettings(GUILD, min_quality=90), [broken], user_id=MOD)
     assert (await db.guilds.settings(GUILD)).min_quality == 10
     assert await db.guilds.hidden_ids(GUILD) == {"old"}

@@ -3,6 +3,8 @@ emulator over loopback, with a real SQLite file and the bundled content."""
 
 from __future__ import annotations
 
+import asyncio
+import os
 import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -16,6 +18,8 @@ from bot.emulator import Emulator, Perm
 from bot.emulator.models import Channel, Guild, Member, Message, Role
 from bot.harness import running_bot
 from bot.settings import Settings
+from tests import postgres
+from tests.postgres import postgres_url  # noqa: F401  (the session fixture, for NEWSBOT_E2E_DATABASE)
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTENT = ROOT / "content"
@@ -79,7 +83,12 @@ def content_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, content_dir: Path) -> Settings:
+def settings(request: pytest.FixtureRequest, tmp_path: Path, content_dir: Path) -> Settings:
+    # NEWSBOT_E2E_DATABASE=postgresql runs the bot on the test PostgreSQL database instead.
+    if os.environ.get("NEWSBOT_E2E_DATABASE", "sqlite") == "postgresql":
+        url: str = request.getfixturevalue("postgres_url")
+        asyncio.run(postgres.truncate_all(url))
+        return Settings(content_dir=content_dir, database_url=url)
     return Settings(content_dir=content_dir, database_url=f"sqlite:///{tmp_path / 'newsbot.sqlite3'}")
 
 

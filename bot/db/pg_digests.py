@@ -1,0 +1,260 @@
+"""``DigestRepository`` on PostgreSQL: the twin of ``bot.db.sqlite_digests``.
+
+Exactly once rests on the same unique keys as in SQLite (a slot once per digest, an article once
+per digest, a nonce once), which PostgreSQL enforces across every process and host: a second
+``begin_delivery`` for the same slot waits for the first transaction and then fails with
+``DeliveryConflict``. Writes that must land together run in one transaction; the digest row is
+locked (``FOR UPDATE``) while its progress moves, so two processes settling the same digest take
+turns instead of racing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Sequence
+from datetime import datetime
+
+import asyncpg
+
+from bot.db.digest_types import Candidates, Delivery, DeliveryConflict, Digest, NewDigest
+from bot.db.pg_connect import Pg
+from bot.db.pg_sql import Params, visibility_sql
+from bot.db.records import SUMMARY_COLUMNS, epoch, summary
+from bot.db.sqlite_articles import fold
+from bot.db.sqlite_digests import _DELIVERY_COLUMNS, _DIGEST_COLUMNS, _SETTLED_PAYLOAD, _delivery, _digest
+from bot.db.types import Visibility
+
+# The digest's last result, and for a scheduled delivery its slot as settled progress.
+_SETTLE_FROM_DELIVERY = (
+    "UPDATE digests SET last_result = $1, last_result_at = $2, "
+    "last_slot = CASE WHEN d.slot IS NULL THEN digests.last_slot "
+    "ELSE greatest(coalesce(digests.last_slot, d.slot), d.slot) END "
+    "FROM (SELECT digest_id, slot FROM digest_deliveries WHERE id = $3) d WHERE digests.id = d.digest_id"
+)
+_LOCK_DIGEST_OF_DELIVERY = (
+    "SELECT g.id FROM digests g JOIN digest_deliveries d ON d.digest_id = g.id WHERE d.id = $1 FOR UPDATE OF g"
+)
+
+
+class PgDigestRepository:
+    def __init__(self, pg: Pg) -> None:
+        self._pg = pg
+
+    # --- digests -------------------------------------------------------------------------------
+
+    async def add(self, digest: NewDigest) -> Digest:
+        found = await self._pg.write(
+            "INSERT INTO digests (guild_id, channel_id, topic, at_time, timezone, cadence, weekday, min_quality, "
+            f"max_items, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
+            f"RETURNING {_DIGEST_COLUMNS}",
+            digest.guild_id,
+            digest.channel_id,
+            digest.topic,
+            digest.at_time,
+            digest.timezone,
+            digest.cadence,
+            digest.weekday,
+            digest.min_quality,
+            digest.max_items,
+            epoch(digest.created_at),
+            digest.created_by,
+        )
+        return _digest(found[0])
+
+    async def get(self, digest_id: int) -> Digest | None:
+        row = await self._pg.fetchrow(f"SELECT {_DIGEST_COLUMNS} FROM digests WHERE id = $1", digest_id)
+        return _digest(row) if row is not None else None
+
+    async def for_guild(self, guild_id: int) -> list[Digest]:
+        found = await self._pg.fetch(f"SELECT {_DIGEST_COLUMNS} FROM digests WHERE guild_id = $1 ORDER BY id", guild_id)
+        return [_digest(row) for row in found]
+
+    async def count_for_guild(self, guild_id: int) -> int:
+        return int(await self._pg.fetchval("SELECT count(*) FROM digests WHERE guild_id = $1", guild_id))
+
+    async def active(self) -> list[Digest]:
+        found = await self._pg.fetch(f"SELECT {_DIGEST_COLUMNS} FROM digests WHERE NOT paused ORDER BY id")
+        return [_digest(row) for row in found]
+
+    async def remove(self, digest_id: int) -> bool:
+        return bool(await self._pg.write("DELETE FROM digests WHERE id = $1 RETURNING id", digest_id))
+
+    async def set_paused(
+        self, digest_id: int, *, paused: bool, reason: str | None, settle_until: datetime | None = None
+    ) -> bool:
+        settle = epoch(settle_until) if settle_until is not None else None
+        found = await self._pg.write(
+            "UPDATE digests SET paused = $1, pause_reason = $2, "
+            "last_slot = CASE WHEN $3::bigint IS NULL THEN last_slot ELSE greatest(coalesce(last_slot, $3), $3) END "
+            "WHERE id = $4 RETURNING id",
+            paused,
+            reason if paused else None,
+            settle,
+            digest_id,
+        )
+        return bool(found)
+
+    async def settle(self, digest_id: int, slot: datetime, result: str, at: datetime) -> None:
+        # Idempotent (progress only moves forward): safe to repeat on a fresh connection.
+        await self._pg.execute(
+            "UPDATE digests SET last_slot = greatest(coalesce(last_slot, $1), $1), last_result = $2, "
+            "last_result_at = $3 WHERE id = $4",
+            epoch(slot),
+            result,
+            epoch(at),
+            digest_id,
+            retry=True,
+        )
+
+    async def note_result(self, digest_id: int, result: str, at: datetime) -> None:
+        await self._pg.execute(
+            "UPDATE digests SET last_result = $1, last_result_at = $2 WHERE id = $3",
+            result,
+            epoch(at),
+            digest_id,
+            retry=True,
+        )
+
+    # --- deliveries ----------------------------------------------------------------------------
+
+    async def delivery_for_slot(self, digest_id: int, slot: datetime) -> Delivery | None:
+        row = await self._pg.fetchrow(
+            f"SELECT {_DELIVERY_COLUMNS} FROM digest_deliveries WHERE digest_id = $1 AND slot = $2",
+            digest_id,
+            epoch(slot),
+        )
+        return _delivery(row) if row is not None else None
+
+    async def begin_delivery(
+        self,
+        digest_id: int,
+        *,
+        slot: datetime | None,
+        nonce: str,
+        channel_id: int,
+        article_ids: Sequence[str],
+        payload: str,
+        at: datetime,
+    ) -> Delivery:
+        ids = list(dict.fromkeys(article_ids))
+
+        async def work(conn: asyncpg.Connection) -> asyncpg.Record:
+            row = await conn.fetchrow(
+                "INSERT INTO digest_deliveries (digest_id, slot, nonce, channel_id, state, payload, created_at) "
+                f"VALUES ($1, $2, $3, $4, 'pending', $5, $6) RETURNING {_DELIVERY_COLUMNS}",
+                digest_id,
+                epoch(slot) if slot is not None else None,
+                nonce,
+                channel_id,
+                payload,
+                epoch(at),
+            )
+            assert row is not None
+            await conn.execute(
+                "INSERT INTO digest_items (digest_id, article_id, delivery_id, position) "
+                "SELECT $1, a.id, $2, a.n - 1 FROM unnest($3::text[]) WITH ORDINALITY AS a (id, n)",
+                digest_id,
+                row[0],
+                ids,
+            )
+            return row
+
+        try:
+            row = await self._pg.transaction(work)
+        except (asyncpg.UniqueViolationError, asyncpg.ForeignKeyViolationError) as exc:
+            raise DeliveryConflict(str(exc)) from exc
+        return _delivery(row, ids)
+
+    async def finish_delivery(self, delivery_id: int, *, message_id: int, result: str, at: datetime) -> None:
+        when = epoch(at)
+
+        async def work(conn: asyncpg.Connection) -> None:
+            await conn.execute(_LOCK_DIGEST_OF_DELIVERY, delivery_id)
+            await conn.execute(
+                "UPDATE digest_deliveries SET state = 'sent', message_id = $1, payload = $2, finished_at = $3 "
+                "WHERE id = $4",
+                message_id,
+                _SETTLED_PAYLOAD,
+                when,
+                delivery_id,
+            )
+            await conn.execute(_SETTLE_FROM_DELIVERY, result, when, delivery_id)
+
+        await self._pg.transaction(work)
+
+    async def abandon_delivery(self, delivery_id: int, *, result: str, at: datetime) -> None:
+        when = epoch(at)
+
+        async def work(conn: asyncpg.Connection) -> None:
+            await conn.execute(_LOCK_DIGEST_OF_DELIVERY, delivery_id)
+            await conn.execute("DELETE FROM digest_items WHERE delivery_id = $1", delivery_id)
+            await conn.execute(
+                "UPDATE digest_deliveries SET state = 'abandoned', payload = $1, finished_at = $2 WHERE id = $3",
+                _SETTLED_PAYLOAD,
+                when,
+                delivery_id,
+            )
+            await conn.execute(_SETTLE_FROM_DELIVERY, result, when, delivery_id)
+
+        await self._pg.transaction(work)
+
+    async def pending(self) -> list[Delivery]:
+        found = await self._pg.fetch(
+            f"SELECT {_DELIVERY_COLUMNS} FROM digest_deliveries WHERE state = 'pending' ORDER BY created_at, id"
+        )
+        return [_delivery(row) for row in found]
+
+    async def delivery_items(self, delivery_id: int) -> list[str]:
+        found = await self._pg.fetch(
+            "SELECT article_id FROM digest_items WHERE delivery_id = $1 ORDER BY position", delivery_id
+        )
+        return [str(row[0]) for row in found]
+
+    async def prune(self, before: datetime) -> int:
+        # SKIP LOCKED: a delivery another process is settling right now is left for the next prune.
+        found = await self._pg.write(
+            "DELETE FROM digest_deliveries WHERE id IN (SELECT id FROM digest_deliveries "
+            "WHERE state <> 'pending' AND created_at < $1 FOR UPDATE SKIP LOCKED) RETURNING id",
+            epoch(before),
+        )
+        return len(found)
+
+    # --- composition input ---------------------------------------------------------------------
+
+    async def candidates(
+        self, topic: str, *, since: datetime, until: datetime, vis: Visibility, limit: int = 500
+    ) -> Candidates:
+        params = Params(fold(topic), math.floor(since.timestamp()), math.ceil(until.timestamp()), max(1, limit))
+        clauses = [
+            "t.topic_id = (SELECT id FROM topics WHERE name_fold = $1)",
+            "t.published_at >= $2",
+            "t.published_at < $3",
+            *visibility_sql(vis, params, ranking="t"),
+        ]
+        found = await self._pg.fetch(
+            f"SELECT a.rid, {SUMMARY_COLUMNS} FROM article_topics t JOIN articles a ON a.rid = t.rid "
+            f"WHERE {' AND '.join(clauses)} "
+            "ORDER BY t.heat DESC, t.quality DESC, t.published_at DESC, t.rid DESC LIMIT $4",
+            *params.values,
+        )
+        items = tuple(summary(tuple(row)[1:]) for row in found)
+        pairs: tuple[tuple[str, str], ...] = ()
+        if len(found) > 1:
+            by_rid = {int(row[0]): item.id for item, row in zip(items, found, strict=True)}
+            links = await self._pg.fetch(
+                "SELECT r.rid, a.rid FROM related_links r JOIN articles a ON a.url_key = r.url_key "
+                "WHERE r.rid = ANY($1::bigint[]) AND a.rid = ANY($1::bigint[])",
+                list(by_rid),
+            )
+            pairs = tuple((by_rid[int(src)], by_rid[int(dst)]) for src, dst in links if src != dst)
+        return Candidates(items=items, related_pairs=pairs)
+
+    async def delivered(self, digest_id: int, article_ids: Collection[str]) -> frozenset[str]:
+        if not article_ids:
+            return frozenset()
+        found = await self._pg.fetch(
+            "SELECT article_id FROM digest_items WHERE digest_id = $1 AND article_id = ANY($2::text[])",
+            digest_id,
+            list(article_ids),
+        )
+        return frozenset(str(row[0]) for row in found)

@@ -1,0 +1,358 @@
+"""``IndexStore`` on PostgreSQL: the twin of ``bot.db.sqlite_index``.
+
+One batch is one transaction on a pooled connection: readers keep seeing the previous state until
+it commits (MVCC), never half a run. Bulk rows go in as arrays (``unnest``) or ``COPY``, so a batch
+of thousands of articles is a handful of round trips. ``exclusive()`` is a session advisory lock,
+so one index run at a time across every process and host on the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Collection
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+import asyncpg
+
+from bot.db.pg_connect import CHANNEL, INDEX_LOCK, Pg
+from bot.db.pg_sql import fold_text
+from bot.db.records import ArticleRecord, LinkRow, epoch
+from bot.db.repository import FileKey, FileState, IndexBatch
+from bot.db.sqlite_articles import ARTICLES_VERSION_KEY, fold
+from bot.db.sqlite_index import KEEP_RUNS, RID_SHIFT
+from bot.store.discovery import Listing
+
+log = logging.getLogger(__name__)
+
+_FILE_KEY = (
+    "SELECT f.rel_path, f.article_id, f.norm_url, EXISTS (SELECT 1 FROM articles a WHERE a.path = f.rel_path), "
+    "f.size, f.mtime_ns FROM files f"
+)
+
+#: The weighted document: title A, excerpt B, topics and provider C, body D. ``f_*`` are the
+#: accent-folded texts, NULL when folding changes nothing (``pg_sql.fold_text``).
+_SEARCH = (
+    "setweight(to_tsvector('simple', coalesce(f_title, title)), 'A') || "
+    "setweight(to_tsvector('simple', coalesce(f_excerpt, excerpt)), 'B') || "
+    "setweight(to_tsvector('simple', coalesce(f_topics, topics) || ' ' || coalesce(f_provider, provider_name)), "
+    "'C') || "
+    "setweight(to_tsvector('simple', coalesce(f_body, body)), 'D')"
+)
+
+_ARTICLE_INSERT = (
+    "INSERT INTO articles (rid, id, path, url, norm_url, url_key, title, excerpt, body, topics, provider_name, "
+    "provider_domain, published_at, quality, heat, published, type, has_featured_content, secured, image_url, "
+    f"images, original_url, search) SELECT rid, id, path, url, norm_url, url_key, title, excerpt, body, topics, "
+    "provider_name, provider_domain, published_at, quality, heat, published, type, has_featured_content, secured, "
+    f"image_url, images, original_url, {_SEARCH} FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], "
+    "$5::text[], $6::bigint[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], "
+    "$13::bigint[], $14::integer[], $15::integer[], $16::boolean[], $17::text[], $18::boolean[], $19::text[], "
+    "$20::text[], $21::text[], $22::text[], $23::text[], $24::text[], $25::text[], $26::text[], $27::text[]) "
+    "AS r (rid, id, path, url, norm_url, url_key, title, excerpt, body, topics, provider_name, provider_domain, "
+    "published_at, quality, heat, published, type, has_featured_content, secured, image_url, images, original_url, "
+    "f_title, f_excerpt, f_body, f_topics, f_provider)"
+)
+
+
+class PgIndexStore:
+    def __init__(self, pg: Pg) -> None:
+        self._pg = pg
+        self._run_lock = asyncio.Lock()
+
+    def exclusive(self) -> AbstractAsyncContextManager[object]:
+        """Held by an index run from start to end: an asyncio lock in this process, and an advisory
+        lock on the server for every other process and host using the database."""
+        return self._exclusive()
+
+    @contextlib.asynccontextmanager
+    async def _exclusive(self) -> AsyncIterator[object]:
+        async with self._run_lock, self._pg.session_lock(INDEX_LOCK):
+            yield self
+
+    async def file_states(self) -> dict[str, FileState]:
+        found = await self._pg.fetch("SELECT rel_path, size, mtime_ns FROM files")
+        return {path: (size, mtime) for path, size, mtime in found}
+
+    async def last_listing(self) -> Listing | None:
+        row = await self._pg.fetchrow(
+            "SELECT p.paths, s.sizes, s.mtimes, s.digest FROM last_scan s JOIN scan_paths p ON p.hash = s.paths_hash"
+        )
+        return Listing.stored(*row) if row is not None else None
+
+    async def file_keys(self, rel_paths: Collection[str]) -> list[FileKey]:
+        if not rel_paths:
+            return []
+        found = await self._pg.fetch(f"{_FILE_KEY} WHERE f.rel_path = ANY($1::text[])", list(rel_paths))
+        return [FileKey(p, i, u, bool(active), size, mtime) for p, i, u, active, size, mtime in found]
+
+    async def files_sharing(self, *, norm_urls: Collection[str], article_ids: Collection[str]) -> list[FileKey]:
+        if not norm_urls and not article_ids:
+            return []
+        found = await self._pg.fetch(
+            f"{_FILE_KEY} WHERE f.norm_url = ANY($1::text[]) UNION {_FILE_KEY} WHERE f.article_id = ANY($2::text[])",
+            list(norm_urls),
+            list(article_ids),
+        )
+        return [FileKey(p, i, u, bool(active), size, mtime) for p, i, u, active, size, mtime in found]
+
+    async def apply(self, batch: IndexBatch) -> None:
+        started = time.perf_counter()
+        await self._pg.transaction(lambda conn: _write(conn, batch, started))
+        if batch.report is not None:
+            # New index entries wait in the GIN index's pending list, which every search scans
+            # linearly (0.8 ms after a cold index of 10k articles); merge them at the end of a run.
+            await self._pg.execute("SELECT gin_clean_pending_list('articles_search'::regclass)", retry=True)
+        if batch.optimize:
+            # Fresh planner statistics after a large run (a cold index, a big import).
+            await self._pg.execute("ANALYZE", retry=True)
+        log.debug("applied index batch in %.2fs", time.perf_counter() - started)
+
+
+async def _assign_rids(conn: asyncpg.Connection, records: list[ArticleRecord], empty: bool) -> list[int]:
+    """As ``sqlite_index._assign_rids``: ``published_at * 2**RID_SHIFT`` plus the smallest free ``n``."""
+    taken: set[int] = set()
+    fetched: set[int] = set()
+    rids: list[int] = []
+    slot = 1 << RID_SHIFT
+
+    async def fetch(bases: Collection[int]) -> None:
+        new = [b for b in bases if b not in fetched]
+        fetched.update(new)
+        if new and not empty:
+            found = await conn.fetch(
+                "SELECT a.rid FROM unnest($1::bigint[]) b (v) JOIN articles a ON a.rid >= b.v AND a.rid < b.v + $2",
+                new,
+                slot,
+            )
+            taken.update(r for (r,) in found)
+
+    await fetch({r.published_at << RID_SHIFT for r in records})
+    for record in records:
+        rid = record.published_at << RID_SHIFT
+        while rid in taken or (rid >> RID_SHIFT << RID_SHIFT) not in fetched:
+            await fetch([rid >> RID_SHIFT << RID_SHIFT])
+            if rid in taken:
+                rid += 1
+        taken.add(rid)
+        rids.append(rid)
+    return rids
+
+
+async def _write(conn: asyncpg.Connection, batch: IndexBatch, started: float) -> None:
+    if batch.drop_paths or batch.articles or batch.files or batch.forget_paths or batch.issues:
+        await conn.execute("DELETE FROM last_scan")
+    if batch.drop_paths or batch.articles:
+        await conn.execute(
+            "INSERT INTO meta (key, value) VALUES ($1, '1') "
+            "ON CONFLICT (key) DO UPDATE SET value = (meta.value::bigint + 1)::text",
+            ARTICLES_VERSION_KEY,
+        )
+        # Delivered at commit, to every process listening: their catalogs refresh without polling.
+        await conn.execute("SELECT pg_notify($1, 'articles')", CHANNEL)
+    stale_topics: set[int] = set()
+    stale_domains: set[str] = set()
+    refs: Counter[int] = Counter()
+    if batch.drop_paths:
+        dropped = list(batch.drop_paths)
+        gone = await conn.fetch("SELECT rid, provider_domain FROM articles WHERE path = ANY($1::text[])", dropped)
+        rids_gone = [rid for rid, _ in gone]
+        stale_domains.update(domain for _, domain in gone)
+        if rids_gone:
+            found = await conn.fetch(
+                "SELECT DISTINCT topic_id FROM article_topics WHERE rid = ANY($1::bigint[])", rids_gone
+            )
+            stale_topics.update(t for (t,) in found)
+            for key, count in await conn.fetch(
+                "SELECT url_key, count(*) FROM related_links WHERE rid = ANY($1::bigint[]) GROUP BY url_key", rids_gone
+            ):
+                refs[key] -= count
+            await conn.execute("DELETE FROM articles WHERE rid = ANY($1::bigint[])", rids_gone)
+
+    records = sorted(batch.articles, key=lambda r: (r.published_at, r.id))
+    was_empty = not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM articles)")
+    rids = await _assign_rids(conn, records, was_empty)
+
+    providers: dict[str, tuple[str, str | None]] = {}
+    spellings: dict[str, str] = {}
+    for record in records:
+        logo = record.provider_logo or providers.get(record.provider_domain, ("", None))[1]
+        providers[record.provider_domain] = (record.provider_name, logo)
+        for name in record.topics:
+            spellings.setdefault(fold(name), name)
+    if providers:
+        await conn.execute(
+            "INSERT INTO providers (domain, name, logo_url) SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) "
+            "ON CONFLICT (domain) DO UPDATE SET name = excluded.name, "
+            "logo_url = coalesce(excluded.logo_url, providers.logo_url)",
+            list(providers),
+            [name for name, _ in providers.values()],
+            [logo for _, logo in providers.values()],
+        )
+    topic_ids: dict[str, int] = {}
+    if spellings:
+        await conn.execute(
+            "INSERT INTO topics (name, name_fold) SELECT * FROM unnest($1::text[], $2::text[]) "
+            "ON CONFLICT (name_fold) DO NOTHING",
+            list(spellings.values()),
+            list(spellings),
+        )
+        found = await conn.fetch("SELECT name_fold, id FROM topics WHERE name_fold = ANY($1::text[])", list(spellings))
+        topic_ids = {key: int(topic_id) for key, topic_id in found}
+
+    if records:
+        await conn.execute(_ARTICLE_INSERT, *_article_columns(records, rids))
+        await conn.copy_records_to_table(
+            "article_topics",
+            records=[
+                (rid, topic_id, r.published, r.published_at, r.heat, r.quality)
+                for rid, r in zip(rids, records, strict=True)
+                for topic_id in sorted({topic_ids[fold(name)] for name in r.topics})
+            ],
+            columns=["rid", "topic_id", "published", "published_at", "heat", "quality"],
+        )
+    links: dict[int, LinkRow] = {}
+    for record in records:  # oldest first: the newest copy of a link's text wins
+        for row in record.links:
+            links[row[0]] = row
+            refs[row[0]] += 1
+    if links:
+        columns = list(zip(*links.values(), strict=True))
+        await conn.execute(
+            "INSERT INTO links (url_key, title, url, provider_name, provider_domain, published_at, refs) "
+            "SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], "
+            "$7::integer[]) ON CONFLICT (url_key) DO UPDATE SET title = excluded.title, url = excluded.url, "
+            "provider_name = excluded.provider_name, provider_domain = excluded.provider_domain, "
+            "published_at = excluded.published_at, refs = links.refs + excluded.refs "
+            "WHERE excluded.refs <> 0 OR links.title IS DISTINCT FROM excluded.title "
+            "OR links.url IS DISTINCT FROM excluded.url OR links.provider_name IS DISTINCT FROM excluded.provider_name "
+            "OR links.provider_domain IS DISTINCT FROM excluded.provider_domain "
+            "OR links.published_at IS DISTINCT FROM excluded.published_at",
+            *[list(c) for c in columns],
+            [refs[key] for key in links],
+        )
+    released = [(key, -delta) for key, delta in refs.items() if delta < 0 and key not in links]
+    if released:
+        await conn.execute(
+            "UPDATE links SET refs = refs - d.n FROM unnest($1::bigint[], $2::integer[]) d (k, n) WHERE url_key = d.k",
+            [k for k, _ in released],
+            [n for _, n in released],
+        )
+    stale_links = sorted(key for key, delta in refs.items() if delta < 0)
+    related = [
+        (rid, position, row[0]) for rid, r in zip(rids, records, strict=True) for position, row in enumerate(r.links)
+    ]
+    if related:
+        await conn.copy_records_to_table("related_links", records=related, columns=["rid", "position", "url_key"])
+
+    touched = [f.rel_path for f in batch.files]
+    if batch.forget_paths:
+        await conn.execute("DELETE FROM files WHERE rel_path = ANY($1::text[])", list(batch.forget_paths))
+    if touched:
+        await conn.execute("DELETE FROM file_issues WHERE rel_path = ANY($1::text[])", touched)
+    if batch.files:
+        columns = list(zip(*batch.files, strict=True))
+        await conn.execute(
+            "INSERT INTO files (rel_path, size, mtime_ns, article_id, norm_url, error) SELECT * FROM unnest("
+            "$1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[]) "
+            "ON CONFLICT (rel_path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns, "
+            "article_id = excluded.article_id, norm_url = excluded.norm_url, error = excluded.error",
+            *[list(c) for c in columns],
+        )
+    issues = [(path, i.severity, i.reason, i.line) for path, found in batch.issues.items() for i in found]
+    if issues:
+        await conn.copy_records_to_table(
+            "file_issues", records=issues, columns=["rel_path", "severity", "reason", "line"]
+        )
+
+    if stale_topics:
+        await conn.execute(
+            "DELETE FROM topics WHERE id = ANY($1::bigint[]) "
+            "AND NOT EXISTS (SELECT 1 FROM article_topics t WHERE t.topic_id = topics.id)",
+            sorted(stale_topics),
+        )
+    if stale_links:
+        await conn.execute("DELETE FROM links WHERE url_key = ANY($1::bigint[]) AND refs <= 0", stale_links)
+    if stale_domains:
+        await conn.execute(
+            "DELETE FROM providers WHERE domain = ANY($1::text[]) "
+            "AND NOT EXISTS (SELECT 1 FROM articles a WHERE a.provider_domain = providers.domain)",
+            sorted(stale_domains),
+        )
+
+    report = batch.report
+    if report is not None:
+        finished = report.finished_at
+        await conn.execute(
+            "INSERT INTO index_runs (finished_at, seconds, added, changed, removed, unchanged, rejected) "
+            "VALUES ($1, $2, $3, $4, $5, $6, (SELECT count(*) FROM files WHERE error IS NOT NULL))",
+            epoch(finished) if finished else int(time.time()),
+            report.seconds + time.perf_counter() - started,
+            report.added,
+            report.changed,
+            report.removed,
+            report.unchanged,
+        )
+    if report is not None and batch.listing is not None:
+        listing = batch.listing
+        paths_hash = listing.paths_hash()
+        await conn.execute(
+            "INSERT INTO scan_paths (hash, paths) VALUES ($1, $2) ON CONFLICT (hash) DO NOTHING",
+            paths_hash,
+            bytes(listing.paths),
+        )
+        sizes, mtimes = listing.numbers()
+        await conn.execute(
+            "INSERT INTO last_scan (id, digest, paths_hash, sizes, mtimes) VALUES (1, $1, $2, $3, $4) "
+            "ON CONFLICT (id) DO UPDATE SET digest = excluded.digest, paths_hash = excluded.paths_hash, "
+            "sizes = excluded.sizes, mtimes = excluded.mtimes",
+            listing.digest(),
+            paths_hash,
+            sizes,
+            mtimes,
+        )
+        await conn.execute("DELETE FROM scan_paths WHERE hash <> $1", paths_hash)
+    await conn.execute("DELETE FROM index_runs WHERE id <= (SELECT max(id) FROM index_runs) - $1", KEEP_RUNS)
+
+
+def _article_columns(records: list[ArticleRecord], rids: list[int]) -> list[list[Any]]:
+    """The 27 arrays of ``_ARTICLE_INSERT``: one per column, then the folded texts."""
+    topics = [_json_topics(r) for r in records]
+    return [
+        list(rids),
+        [r.id for r in records],
+        [r.path for r in records],
+        [r.url for r in records],
+        [r.norm_url for r in records],
+        [r.url_key for r in records],
+        [r.title for r in records],
+        [r.excerpt for r in records],
+        [r.body for r in records],
+        topics,
+        [r.provider_name for r in records],
+        [r.provider_domain for r in records],
+        [r.published_at for r in records],
+        [r.quality for r in records],
+        [r.heat for r in records],
+        [r.published for r in records],
+        [r.type for r in records],
+        [r.has_featured_content for r in records],
+        [r.secured for r in records],
+        [r.image_url for r in records],
+        [r.images for r in records],
+        [r.original_url for r in records],
+        [fold_text(r.title) for r in records],
+        [fold_text(r.excerpt) for r in records],
+        [fold_text(r.body) for r in records],
+        [fold_text(t) for t in topics],
+        [fold_text(r.provider_name) for r in records],
+    ]
+
+
+def _json_topics(record: ArticleRecord) -> str:
+    return json.dumps(list(record.topics), ensure_ascii=False)
