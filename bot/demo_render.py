@@ -34,9 +34,14 @@ class Clickable:
     options: tuple[tuple[str, str], ...] = ()  # (value, label) for selects
 
 
-# The bits of Discord markdown our embeds use: bold, masked links, timestamps, escapes.
+# The bits of Discord markdown our embeds use: bold, masked links, timestamps, escapes. Links and
+# escapes follow the patterns of Discord's parser (simple-markdown's ``link`` and ``escape`` rules), so
+# the demo shows the same links a Discord client would, a misleading one included.
+_LINK_INSIDE = r"(?:\[[^\]]*\]|[^\[\]]|\](?=[^\[]*\]))*"
+_LINK_TARGET = r"\s*<?(?P<url>(?:\([^)]*\)|[^\s\\]|\\.)*?)>?(?:\s+['\"][\s\S]*?['\"])?\s*"
 _MARKDOWN = re.compile(
-    r"\*\*(?P<bold>.+?)\*\*|\[(?P<label>.+?)\]\((?P<url>[^)\s]+)\)|<t:(?P<ts>\d+):[tTdDfFR]>|\\(?P<esc>.)"
+    rf"\*\*(?P<bold>.+?)\*\*|\[(?P<label>{_LINK_INSIDE})\]\({_LINK_TARGET}\)"
+    r"|<t:(?P<ts>\d+):[tTdDfFR]>|\\(?P<esc>[^0-9A-Za-z\s])"
 )
 
 

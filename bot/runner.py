@@ -13,7 +13,7 @@ import discord
 
 from bot.client import NewsBot
 from bot.endpoints import configure_discord
-from bot.settings import Secret, Settings
+from bot.settings import Secret, Settings, token_problem
 from bot.sharding import create_bot
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,11 @@ def _require_token(settings: Settings) -> Secret | None:
             "(see README, 'Run it for real')",
             file=sys.stderr,
         )
+        return None
+    # Settings from the environment were checked already; ones built in code meet the same rule here.
+    problem = token_problem(settings.discord_token.reveal())
+    if problem is not None:
+        print(f"newsbot: configuration error: {problem}", file=sys.stderr)
         return None
     install_redaction(settings.discord_token)
     return settings.discord_token

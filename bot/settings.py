@@ -55,6 +55,47 @@ class Secret:
         raise TypeError("Secret values are not picklable")
 
 
+# A Discord bot token is base64url text in dot-separated parts. Anything else cannot be one, and some
+# of it cannot even be sent: a line break in an HTTP header is refused (with a traceback) by aiohttp.
+TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.")
+MAX_TOKEN_CHARS = 256
+_TOKEN_HELP = "copy it again from the Bot page of your application in the Discord developer portal"
+
+
+def token_problem(token: str) -> str | None:
+    """Why ``token`` cannot be a Discord bot token, in words that never quote it; ``None`` if it can be.
+
+    The one rule for the token, wherever it comes from (the environment, or a ``Settings`` built in code).
+    """
+    if token[:4].lower() == "bot ":
+        return "DISCORD_TOKEN starts with 'Bot ': give the token alone, without that prefix"
+    if len(token) >= 2 and token[0] == token[-1] and token[0] in "'\"":
+        return "DISCORD_TOKEN is in quotes: give the token alone, without them"
+    for problem, found in (
+        ("a line break", lambda ch: ch in "\r\n\v\f\x85\u2028\u2029"),
+        ("a space or other whitespace", str.isspace),
+        ("a control character", lambda ch: ord(ch) < 32 or 127 <= ord(ch) < 160),
+        ("a non-ASCII character", lambda ch: not ch.isascii()),
+        ("a character no Discord token has (only letters, digits, '.', '-' and '_')", lambda ch: ch not in TOKEN_CHARS),
+    ):
+        if any(found(ch) for ch in token):
+            return f"DISCORD_TOKEN contains {problem}; {_TOKEN_HELP}"
+    if len(token) > MAX_TOKEN_CHARS:
+        return f"DISCORD_TOKEN is longer than any Discord token ({MAX_TOKEN_CHARS} characters at most); {_TOKEN_HELP}"
+    return None
+
+
+def _token(env: Mapping[str, str], name: str) -> Secret | None:
+    # Surrounding whitespace is forgiven: a token read from a file usually ends with a line break.
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    problem = token_problem(raw)
+    if problem is not None:
+        raise SettingsError(problem)
+    return Secret(raw)
+
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -212,7 +253,6 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
-        token = env.get("DISCORD_TOKEN", "").strip()
         database_url = env.get("NEWSBOT_DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL
         database_target(database_url)  # validate early, with the variable's name in the message
         log_level = env.get("NEWSBOT_LOG_LEVEL", "INFO").strip().upper() or "INFO"
@@ -223,7 +263,7 @@ class Settings:
             database_url=database_url,
             include_unpublished=_bool(env, "NEWSBOT_INCLUDE_UNPUBLISHED", False),
             public_results=_bool(env, "NEWSBOT_PUBLIC_RESULTS", False),
-            discord_token=Secret(token) if token else None,
+            discord_token=_token(env, "DISCORD_TOKEN"),
             api_base=(env.get("DISCORD_API_BASE", "").strip() or DISCORD_API_BASE).rstrip("/"),
             gateway_url=env.get("DISCORD_GATEWAY_URL", "").strip() or None,
             dev_guild_id=_int(env, "NEWSBOT_DEV_GUILD_ID", None, minimum=1),

@@ -33,3 +33,21 @@ def test_scripted_demo_tours_every_command_with_zero_violations(tmp_path: Path) 
         assert "0 violations" in out
         assert "Traceback" not in out + done.stderr
         assert ("38 new" in out) == (run == 0)
+
+
+def test_the_demo_shows_the_links_a_discord_client_would() -> None:
+    from bot.demo_render import markdown_text
+    from tests.render.discord_markdown import links_in
+
+    lines = [
+        # As the bot rendered a hostile title before links were made honest: the demo must show the lie.
+        r"**1.** [Security update https://support.example](https://evil.example/login) \[read\]](https://news.example.org/a)",
+        r"**2.** [Exam \(2021\) https\(:\)//evil\(.\)example](https://news.example.org/b) — P \\ x",
+        r"[a [b] c](https://news.example.org/c) and \[not\](https://evil.example)",
+        r"[a [b](https://evil.example) c](https://news.example.org/d)",
+        r"[a](https://news.example.org/e_(f)) [g](<https://news.example.org/h>)",
+    ]
+    for line in lines:
+        shown = markdown_text(line)
+        demo = [str(span.style).removeprefix("link ") for span in shown.spans if str(span.style).startswith("link ")]
+        assert sorted(demo) == sorted(link.target for link in links_in(line) if link.kind == "masked"), line

@@ -33,7 +33,7 @@ from bot.modules._checks import Refused
 from bot.modules._lookup import quote, resolve_topic, topic_choices
 from bot.modules._respond import reply, within_deadline
 from bot.render.embeds import DEFAULT_COLOR, fit_embed
-from bot.render.text import escape_markdown
+from bot.render.text import escape_markdown, masked_link
 
 log = logging.getLogger(__name__)
 
@@ -406,11 +406,8 @@ class DigestCog(
             )
         await self._audit(interaction, "digest.send", found, articles=outcome.count)
         channel = self.bot.get_channel(found.channel_id)
-        link = (
-            f" ([jump](https://discord.com/channels/{found.guild_id}/{found.channel_id}/{outcome.message_id}))"
-            if channel is not None and outcome.message_id
-            else ""
-        )
+        jump = f"https://discord.com/channels/{found.guild_id}/{found.channel_id}/{outcome.message_id}"
+        link = f" ({masked_link('jump', jump, limit=10)})" if channel is not None and outcome.message_id else ""
         await self._answer(interaction, f"Posted digest {self._describe(found)}: {outcome.detail}{link}.")
 
 

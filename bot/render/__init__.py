@@ -9,14 +9,16 @@ from bot.render.embeds import (
     summary_line,
     topics_embed,
 )
-from bot.render.text import escape_markdown, neutralise_mentions, safe_url, truncate
+from bot.render.text import escape_markdown, link_label, masked_link, neutralise_mentions, safe_url, truncate
 
 __all__ = [
     "Limit",
     "article_embed",
     "escape_markdown",
     "fit_embed",
+    "link_label",
     "list_embed",
+    "masked_link",
     "neutralise_mentions",
     "related_embed",
     "safe_url",

@@ -15,7 +15,7 @@ import discord
 from bot.db.guild_types import AuditEntry
 from bot.db.types import IndexReport, IndexStats
 from bot.render.embeds import DEFAULT_COLOR, fit_embed
-from bot.render.text import escape_markdown, single_line, truncate
+from bot.render.text import code_span, escape_markdown, single_line, truncate
 
 ADMIN_COLOR: Final = discord.Colour(0x4A5568)
 WARNING_COLOR: Final = discord.Colour.orange()
@@ -86,7 +86,7 @@ def reload_embed(report: IndexReport, *, title: str = "Content reloaded") -> dis
     )
     if report.rejected:
         lines = [
-            f"`{truncate(single_line(issue.path), 80)}`"
+            code_span(truncate(single_line(issue.path), 80))
             + (f" (line {issue.line})" if issue.line else "")
             + f": {escape_markdown(truncate(single_line(issue.reason), 160))}"
             for issue in report.rejected[:REJECTED_SHOWN]

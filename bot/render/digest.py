@@ -23,8 +23,8 @@ from typing import Final
 import discord
 
 from bot.db.types import ArticleSummary
-from bot.render.embeds import DEFAULT_COLOR, UNTITLED, VIDEO_MARK, Limit, fit_embed, summary_line
-from bot.render.text import ELLIPSIS, escape_markdown, neutralise_mentions, safe_host, safe_url, single_line, truncate
+from bot.render.embeds import DEFAULT_COLOR, UNTITLED, VIDEO_MARK, Limit, author_name, fit_embed, summary_line
+from bot.render.text import ELLIPSIS, escape_markdown, link_label, safe_host, safe_url, single_line, truncate
 
 MAX_EMBEDS: Final = 10  # per message
 MESSAGE_TOTAL: Final = Limit.TOTAL  # characters, summed over every embed of one message
@@ -73,21 +73,22 @@ def _header(topic: str, date_text: str, count: int, timezone: str, colour: disco
 
 def _card(item: ArticleSummary, colour: discord.Colour | int) -> discord.Embed:
     prefix = f"{VIDEO_MARK} " if item.type == "video" else ""
-    title = truncate(escape_markdown(single_line(item.title) or UNTITLED), Limit.TITLE - len(prefix))
+    url = safe_url(item.url)
+    # The card's title links to the article: a link label like any other.
+    title = link_label(single_line(item.title) or UNTITLED, url, limit=Limit.TITLE - len(prefix))
     excerpt = truncate(escape_markdown(single_line(item.excerpt)), CARD_EXCERPT_CHARS)
     published = item.published_at if item.published_at.tzinfo is not None else item.published_at.replace(tzinfo=UTC)
     embed = discord.Embed(
         title=prefix + title,
-        url=safe_url(item.url),
+        url=url,
         description=excerpt or None,
         colour=colour,
         timestamp=published,
     )
-    provider = truncate(
-        neutralise_mentions(single_line(item.provider_name or item.provider_domain)), CARD_PROVIDER_CHARS
-    )
+    provider_url = safe_host(item.provider_domain)
+    provider = author_name(item.provider_name, item.provider_domain, provider_url, CARD_PROVIDER_CHARS)
     if provider:
-        embed.set_author(name=provider, url=safe_host(item.provider_domain))
+        embed.set_author(name=provider, url=provider_url)
     thumbnail = safe_url(item.image_url)
     if thumbnail is not None:
         embed.set_thumbnail(url=thumbnail)

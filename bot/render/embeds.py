@@ -8,7 +8,6 @@ Never rendered: ``Article.secured`` and featured HTML.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Final
@@ -20,6 +19,8 @@ from bot.render.text import (
     ELLIPSIS,
     ZWSP,
     escape_markdown,
+    link_label,
+    masked_link,
     neutralise_mentions,
     safe_host,
     safe_url,
@@ -52,7 +53,6 @@ LIST_PROVIDER_CHARS: Final = 48
 # Long links would eat the description budget; such items are listed without a link.
 LIST_URL_CHARS: Final = 512
 UNTITLED: Final = "Untitled"
-_PING_RE: Final = re.compile(r"@(?=everyone|here)", re.IGNORECASE)
 
 
 def _aware(moment: datetime) -> datetime:
@@ -65,42 +65,45 @@ def _title(text: str, limit: int = Limit.TITLE) -> str:
     return truncate(escape_markdown(cleaned), limit)
 
 
+def _linked_title(text: str, url: str | None, limit: int = Limit.TITLE) -> str:
+    """An embed title that ``url`` makes clickable: a link label like any other."""
+    return link_label(single_line(text) or UNTITLED, url, limit=limit)
+
+
+def _meta(text: str, limit: int) -> str:
+    """Provider names and such beside a list line's link: shown as written, never a link of their own."""
+    return escape_markdown(truncate(single_line(text), limit), links=False)
+
+
 def _plain(text: str, limit: int) -> str:
     return truncate(neutralise_mentions(single_line(text)), limit)
-
-
-def _link_target(url: str | None) -> str | None:
-    """A URL usable inside ``[text](url)``: parentheses would end the link early, and the target is
-    part of the text, so it must not carry ``@everyone`` either."""
-    safe = safe_url(url)
-    if safe is None:
-        return None
-    scheme, _, rest = safe.partition("://")
-    netloc, slash, path = rest.partition("/")
-    if _PING_RE.search(netloc):
-        return None
-    path = _PING_RE.sub("%40", path.replace("(", "%28").replace(")", "%29"))
-    return f"{scheme}://{netloc}{slash}{path}"
 
 
 def _relative(moment: datetime | None) -> str | None:
     return discord.utils.format_dt(_aware(moment), "R") if moment is not None else None
 
 
+def author_name(name: str, domain: str, url: str | None, limit: int = Limit.AUTHOR) -> str:
+    """The provider's name for an embed's author slot, which links to ``url`` (plain text, no markdown)."""
+    return link_label(single_line(name) or single_line(domain), url, limit=limit, markdown=False)
+
+
 def _set_author(embed: discord.Embed, name: str, domain: str, logo_url: str | None) -> None:
-    label = _plain(name, Limit.AUTHOR) or _plain(domain, Limit.AUTHOR)
+    url = safe_host(domain)
+    label = author_name(name, domain, url)
     if not label:
         return
-    embed.set_author(name=label, url=safe_host(domain), icon_url=safe_url(logo_url))
+    embed.set_author(name=label, url=url, icon_url=safe_url(logo_url))
 
 
 def article_embed(article: Article, *, color: discord.Colour | int | None = None) -> discord.Embed:
     """The full card for one article: linked title, excerpt, image, provider, time and topics."""
     is_video = article.type == "video"
     prefix = f"{VIDEO_MARK} " if is_video else ""
+    url = safe_url(article.url)
     embed = discord.Embed(
-        title=prefix + _title(article.title, Limit.TITLE - len(prefix)),
-        url=safe_url(article.url),
+        title=prefix + _linked_title(article.title, url, Limit.TITLE - len(prefix)),
+        url=url,
         description=truncate(escape_markdown(article.excerpt.strip()), Limit.DESCRIPTION) or None,
         colour=color if color is not None else (VIDEO_COLOR if is_video else DEFAULT_COLOR),
         timestamp=_aware(article.published_at),
@@ -124,14 +127,11 @@ def article_embed(article: Article, *, color: discord.Colour | int | None = None
 
 def summary_line(summary: ArticleSummary, index: int) -> str:
     """One numbered list line: ``**3.** [Title](url) — Provider · <relative time>``."""
-    title = _title(summary.title, LIST_TITLE_CHARS)
+    title = single_line(summary.title) or UNTITLED
     if summary.type == "video":
         title = f"{VIDEO_MARK} {title}"
-    target = _link_target(summary.url)
-    linked = f"[{title}]({target})" if target is not None and len(target) <= LIST_URL_CHARS else title
-    meta = [
-        escape_markdown(truncate(single_line(summary.provider_name or summary.provider_domain), LIST_PROVIDER_CHARS))
-    ]
+    linked = masked_link(title, summary.url, limit=LIST_TITLE_CHARS, max_url=LIST_URL_CHARS)
+    meta = [_meta(summary.provider_name or summary.provider_domain, LIST_PROVIDER_CHARS)]
     when = _relative(summary.published_at)
     if when is not None:
         meta.append(when)
@@ -198,12 +198,11 @@ def list_embed(
 def _related_line(index: int, item: RelatedItem) -> str:
     if item.article is not None:
         return summary_line(item.article, index)
-    title = _title(item.title, LIST_TITLE_CHARS)
-    target = _link_target(item.url)
-    linked = f"[{title}]({target})" if target is not None and len(target) <= LIST_URL_CHARS else title
+    title = single_line(item.title) or UNTITLED
+    linked = masked_link(title, item.url, limit=LIST_TITLE_CHARS, max_url=LIST_URL_CHARS)
     meta = []
     if item.provider_name:
-        meta.append(escape_markdown(truncate(single_line(item.provider_name), LIST_PROVIDER_CHARS)))
+        meta.append(_meta(item.provider_name, LIST_PROVIDER_CHARS))
     when = _relative(item.published_at)
     if when is not None:
         meta.append(when)
@@ -226,9 +225,10 @@ def related_embed(
         seen.add(item.url)
         unique.append(item)
     lines = [_related_line(i, item) for i, item in enumerate(unique, start=1)]
+    url = safe_url(article.url)
     embed = discord.Embed(
-        title=_title(f"Related: {single_line(article.title)}"),
-        url=safe_url(article.url),
+        title=_linked_title(f"Related: {single_line(article.title)}", url),
+        url=url,
         description=_join_within(lines, Limit.DESCRIPTION, "…and {n} more") if lines else "No related articles.",
         colour=color if color is not None else DEFAULT_COLOR,
     )

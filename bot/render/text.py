@@ -15,10 +15,23 @@ from urllib.parse import quote, urlsplit
 ZWSP = "\u200b"
 ELLIPSIS = "…"
 
-# Discord autolinks bare URLs before applying markdown, so escaping inside them would put visible
-# backslashes into links. Same shape as discord.utils' private URL pattern.
-_URL = r"(?P<url><[^: >]+:/[^ >]+>|(?:https?|steam)://[^\s<]+[^<.,:;\"'\]\s])"
-_INLINE_RE = re.compile(_URL + r"|(?P<md>[\\*_~`|\[\]])")
+# Discord's markdown (a fork of simple-markdown) turns two shapes into links on its own: its ``url``
+# rule and its ``autolink`` rule. Text inside either is part of the link, so escaping it would put
+# visible backslashes into the address; everything outside is escaped. The patterns are that
+# library's own, narrowed to http(s) (lower case, as it matches): leaving alone anything Discord might
+# *not* take for a link would leave its brackets and backslashes raw, and those can build a masked link.
+# A URL that runs into a "<" is not left alone: Discord's rule would take the backslash escaping that
+# "<" as the URL's last character and leave the "<" raw (it could open a mail link). Such a URL is
+# defused like any other text, by escaping the colon of its scheme. (The group is atomic so that a
+# shorter URL is never tried instead: Discord's would still be the long one.)
+_URL = r"(?P<url><https?://[^ >]+>|(?>https?://[^\s<]+[^<.,:;\"')\]\s])(?![.,:;\"')\]]*<))"
+# A "<" that would open any other autolink or a mail link ("<x:/y>", "<a@b>") is escaped, and so is
+# the one of a user or role mention: the zero-width space ``neutralise_mentions`` puts after it would
+# otherwise make "<\u200b@…>" a mail link.
+_INLINE_RE = re.compile(_URL + r"|(?P<md>[\\*_~`|\[\]]|<(?=[^ >]*(?::/|@)[^ >]*>)|:(?=[/\\]))")
+# Without links: brackets and parentheses (masked links), angle brackets (autolinks) and a colon
+# before a slash (bare URLs) are escaped too, so nothing in the text can become a link.
+_NO_LINK_RE = re.compile(r"(?P<md>[\\*_~`|\[\]()<>]|:(?=[/\\]))")
 # Markers that only mean something at the start of a line: quotes, headings, subtext, lists.
 _LINE_START_RE = re.compile(r"^(?P<indent>[ \t]*)(?:(?P<mark>>|#|-|\+)|(?P<num>\d+)\.(?=\s))", re.MULTILINE)
 # Mentions still render (and can ping in message content) inside text we do not control. A
@@ -45,14 +58,16 @@ def neutralise_mentions(text: str) -> str:
     return _ANGLE_RE.sub("<" + ZWSP, text)
 
 
-def escape_markdown(text: str) -> str:
+def escape_markdown(text: str, *, links: bool = True) -> str:
     """Make ``text`` render literally in a markdown slot (title, description, field) and never ping.
 
-    Bare URLs are left alone so that they stay clickable.
+    With ``links`` (for excerpts and other prose), bare ``http(s)://`` URLs are left alone so that
+    they stay clickable: such a link shows its own address, so it cannot lie. Without (for names and
+    other text that sits next to our own links), nothing in ``text`` can become a link at all.
     """
 
     def inline(match: re.Match[str]) -> str:
-        url = match.group("url")
+        url = match.group("url") if links else None
         return url if url is not None else "\\" + match.group("md")
 
     def line_start(match: re.Match[str]) -> str:
@@ -61,7 +76,7 @@ def escape_markdown(text: str) -> str:
             return f"{indent}{match.group('num')}\\."
         return f"{indent}\\{match.group('mark')}"
 
-    text = _INLINE_RE.sub(inline, text)
+    text = (_INLINE_RE if links else _NO_LINK_RE).sub(inline, text)
     text = _LINE_START_RE.sub(line_start, text)
     return neutralise_mentions(text)
 
@@ -182,3 +197,138 @@ def safe_host(domain: str | None) -> str | None:
     if not _HOST_RE.fullmatch(domain) or "." not in domain:
         return None
     return safe_url(f"https://{domain}")
+
+
+# --- links: the one way text becomes the clickable part of a link ---------------------------------
+
+# Format characters are invisible: they would let "evil\u200b.example" slip past the rules below while
+# reading as "evil.example". The zero-width joiner and tag characters are kept for emoji sequences,
+# and the rules look through them and through variation selectors (equally invisible).
+_KEEP_FORMAT = frozenset({0x200D, *range(0xE0020, 0xE0080)})
+_JOINERS = "\u034f\u200d\ufe00-\ufe0f\U000e0020-\U000e007f\U000e0100-\U000e01ef"
+_JOINER_RE = re.compile(f"[{_JOINERS}]")
+_DOTS = ".\u3002\uff0e\uff61"  # what browsers accept as the dot between labels of a host name
+# A dot between something and two letters or more ("support.example", "Node.js") reads as a host
+# name; "3.12", "U.S." and "e.g." do not. Such dots show as "(.)", the usual way to defuse an address.
+_HOSTISH_DOT_RE = re.compile(
+    rf"(?<=[^\s{_DOTS}])[{_DOTS}](?=[{_JOINERS}]*[^\W\d_][{_JOINERS}]*[^\s{_DOTS}/\\\\:;,!?'\"()\[\]<>])"
+)
+# A run of characters that could be one host name, to compare with the link's own host.
+_HOST_TOKEN_RE = re.compile(r"[^\s/\\?#@:;,!'\"()\[\]<>*|~`]+")
+# A scheme's colon before a slash ("https://", "https:/\\", fullwidth forms): shown as "(:)".
+_SCHEME_COLON_RE = re.compile(rf"[:\uff1a](?=[\s{_JOINERS}]*[/\\\\\uff0f\uff3c])")
+
+
+def link_target(url: str | None) -> str | None:
+    """``url`` as the target of a masked link ``[label](url)``, or ``None`` when it cannot be one.
+
+    The target is part of the text: a parenthesis would end the link early (anywhere in the URL,
+    user info included), and ``@everyone`` must not appear in it either.
+    """
+    safe = safe_url(url)
+    if safe is None:
+        return None
+    scheme, _, rest = safe.partition("://")
+    netloc, slash, path = rest.partition("/")
+    if _EVERYONE_RE.search(netloc):
+        return None
+    rest = netloc + slash + _EVERYONE_RE.sub("%40", path)
+    return f"{scheme}://{rest.replace('(', '%28').replace(')', '%29')}"
+
+
+def _host_of(url: str | None) -> str | None:
+    if not url:
+        return None
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return None
+    return host.removeprefix("www.") if host else None
+
+
+def _normal_host(token: str) -> str:
+    text = _JOINER_RE.sub("", token)
+    for dot in _DOTS[1:]:
+        text = text.replace(dot, ".")
+    text = text.strip(".").lower().removeprefix("www.")
+    try:
+        return text.encode("idna").decode("ascii") if not text.isascii() else text
+    except UnicodeError:
+        return text
+
+
+def _defuse_addresses(text: str, own_host: str | None) -> str:
+    """Make every address-like part of ``text`` read as plain words, except the link's own host."""
+    text = _SCHEME_COLON_RE.sub("(:)", text)
+
+    def token(match: re.Match[str]) -> str:
+        found = match.group(0)
+        if not any(dot in found for dot in _DOTS):
+            return found
+        name = _normal_host(found)
+        if own_host and name and (own_host == name or own_host.endswith("." + name)):
+            return found
+        return _HOSTISH_DOT_RE.sub("(.)", found)
+
+    return _HOST_TOKEN_RE.sub(token, text)
+
+
+def link_label(text: str, url: str | None, *, limit: int | None = None, markdown: bool = True) -> str:
+    """``text`` made fit to be the clickable part of a link to ``url``; it cannot lie about where it goes.
+
+    Whatever ``text`` holds, the result opens or closes no link, code span or autolink (brackets
+    become parentheses; markdown characters are escaped), pings nobody, is one line, and names no
+    address other than ``url``'s own host: other host names and schemes are defused ("evil(.)example",
+    "https(:)//"). Use ``markdown=False`` for slots that show text as it is (an embed's author name).
+    The result is at most ``limit`` characters long.
+    """
+    text = single_line("".join(ch for ch in text if unicodedata.category(ch) != "Cf" or ord(ch) in _KEEP_FORMAT))
+    host = _host_of(url)
+    label = _label(text, host, markdown)
+    budget = len(text)
+    # Shorten the text, not the label: a cut label could end in part of the link's own host name
+    # ("news.exam…"), which is no longer its own. Escaping only lengthens, so this ends in a few rounds.
+    while limit is not None and len(label) > limit:
+        budget -= len(label) - limit
+        label = _label(truncate(text, budget), host, markdown)
+    return label
+
+
+def _label(text: str, host: str | None, markdown: bool) -> str:
+    text = _defuse_addresses(text, host)
+    if not markdown:
+        return neutralise_mentions(text)
+    # An unmatched bracket stays unmatched after escaping (the link pattern ignores backslashes) and
+    # would break the link; parentheses inside a label are inert.
+    text = text.replace("[", "(").replace("]", ")")
+    return escape_markdown(text, links=False)
+
+
+def masked_link(text: str, url: str | None, *, limit: int, max_url: int = MAX_URL) -> str:
+    """``[text](url)``, the only way this package writes a masked link, with ``text`` at most ``limit`` long.
+
+    The label goes through ``link_label``; the target through ``link_target``. When ``url`` cannot be a
+    target, or is longer than ``max_url``, the label alone is returned, as plain text.
+    """
+    target = link_target(url)
+    if target is not None and len(target) > max_url:
+        target = None
+    label = link_label(text, target, limit=limit)
+    if target is None:
+        return label
+    # An empty label would make an invisible link.
+    return f"[{label or link_label(_host_of(target) or 'link', target, limit=limit)}]({target})"
+
+
+def code_span(text: str) -> str:
+    """``text`` as inline code, on one line, whatever backticks it holds (so it cannot end the span early).
+
+    The fence is one backtick longer than the longest run inside, and a space pads content that
+    starts or ends with a backtick, as simple-markdown (Discord's parser) reads it.
+    """
+    text = single_line(text)
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    if text.startswith("`") or text.endswith("`") or not text:
+        text = f" {text} "
+    return f"{fence}{text}{fence}"
