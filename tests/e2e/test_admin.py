@@ -725,6 +725,22 @@ async def test_a_failure_half_way_through_an_import_leaves_the_server_as_it_was(
     assert await admin_bot.db.guilds.hidden_ids(other.guild.id) == frozenset()
 
 
+async def test_a_failure_after_the_digests_leaves_them_as_they_were(
+    admin_bot: NewsBot, world: World, other: Other, content_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await admin(world, "hide", {"article": published(content_dir)[0].id})
+    data, theirs = await _two_servers_with_digests(admin_bot, world, other)
+    await admin_bot.db.digests.remove(theirs)  # nothing to remove: the import applies without asking
+
+    def broken(*args: object) -> object:
+        raise RuntimeError("injected failure")
+
+    monkeypatch.setattr(sqlite_guilds, "_hidden_params", broken)
+    _, reply = await _import_in_other(world, other, data)
+    assert "something went wrong" in embed_text(reply).lower()
+    assert await _other_state(admin_bot, other) == ([], None), "no digest was added"
+
+
 async def test_any_digest_digest_add_accepts_can_be_exported_and_imported(
     admin_bot: NewsBot, world: World, other: Other
 ) -> None:
