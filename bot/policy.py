@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from bot.db.digest_types import Digest, DigestReplacement
 from bot.db.guild_types import GuildRepository, GuildSettings, HiddenArticle
 from bot.db.types import Visibility
 from bot.settings import Settings
@@ -105,9 +106,17 @@ class Policy:
         finally:
             self.invalidate(guild_id)
 
-    async def replace(self, settings: GuildSettings, hidden: Sequence[HiddenArticle], *, user_id: int) -> None:
+    async def replace(
+        self,
+        settings: GuildSettings,
+        hidden: Sequence[HiddenArticle],
+        *,
+        user_id: int,
+        digests: DigestReplacement | None = None,
+    ) -> list[Digest]:
+        """An import: see ``GuildRepository.replace``."""
         try:
-            await self._guilds.replace(settings, hidden, user_id=user_id)
+            return await self._guilds.replace(settings, hidden, user_id=user_id, digests=digests)
         finally:
             self.invalidate(settings.guild_id)
 

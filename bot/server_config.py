@@ -1,8 +1,11 @@
-"""A server's configuration as data: the rules for what moderators type, and the YAML backup format.
+"""A server's configuration as data: the rules for what moderators type, the YAML backup format,
+and exporting and importing it.
 
-Pure: no Discord and no database. ``/admin config`` and ``/admin import`` share these rules, so a
-value one accepts the other accepts too. Every problem is a ``ConfigError`` whose message says
-what is wrong and where, in words a moderator can act on.
+``/admin config`` and ``/admin import`` share these rules, so a value one accepts the other accepts
+too. Every problem with a file is a ``ConfigError`` whose message says what is wrong and where, in
+words a moderator can act on. The rules and the format are pure; ``BackupService`` reads and writes
+through the repositories and sees the server's channels through a small protocol, so nothing here
+needs Discord.
 """
 
 from __future__ import annotations
@@ -10,14 +13,22 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import Any, Final, Protocol
 
 import yaml
+from yaml.nodes import ScalarNode
 
-from bot.digests.schedule import CADENCES, canonical_timezone, parse_time
+from bot.db.digest_types import Digest, DigestReplacement, DigestRepository, NewDigest
+from bot.db.guild_types import GuildRepository, GuildSettings, HiddenArticle
+from bot.db.repository import ArticleRepository
+from bot.db.types import Visibility
+from bot.digests import limits as digest_limits
+from bot.digests.schedule import CADENCES, Schedule, canonical_timezone, parse_time
+from bot.policy import Policy
 
 FORMAT_VERSION = 1
+#: The range of an article's source quality, and so of every ``min_quality`` a server or digest sets.
 MIN_QUALITY, MAX_QUALITY = 0, 164
 MAX_BLOCKED_ENTRIES = 50
 MAX_BLOCKED_CHARS = 1000
@@ -26,9 +37,16 @@ MAX_REASON_CHARS = 200
 MAX_TITLE_CHARS = 300
 MAX_ARTICLE_ID_CHARS = 200
 MAX_HIDDEN = 5000
-MAX_DIGESTS = 20  # what /digest allows per server (bot.modules.digest.MAX_PER_SERVER)
-MAX_DIGEST_ITEMS = 10
+MAX_DIGESTS = digest_limits.MAX_PER_SERVER
+#: The one cap on a backup's size: ``/admin import`` refuses a larger attachment before downloading it.
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
+#: Lists and mappings inside lists and mappings: the format needs four (``digests[0].channel.id``).
+MAX_DEPTH: Final = 8
+#: Keys, values and entries in one file: a backup at every limit holds about 36,000 (7 per hidden article).
+MAX_VALUES: Final = 8 * MAX_HIDDEN + 10_000
+#: Longest number accepted (a snowflake has 20 digits). Longer ones are refused before conversion,
+#: which costs time quadratic in the length for base-60 ``1:2:3...`` and decimal digits.
+MAX_NUMBER_CHARS: Final = 32
 #: What clears a list option in ``/admin config``.
 CLEAR_WORDS = frozenset({"none", "clear", "-"})
 
@@ -152,7 +170,7 @@ class DigestSpec:
     cadence: str
     weekday: int = 0
     min_quality: int = 0
-    max_items: int = 5
+    max_items: int = digest_limits.DEFAULT_ITEMS
     paused: bool = False
     pause_reason: str | None = None
 
@@ -199,6 +217,36 @@ _DIGEST_KEYS = (
 _DIGEST_REQUIRED = ("channel", "topic", "time", "timezone", "cadence")
 _CHANNEL_KEYS = ("id", "name")
 
+# The loader stops at the first entry past these, before the rest of the file is read. Paths are
+# written as the messages write them, with ``[]`` for any index.
+_COLLECTION_LIMITS: Final = {
+    "hidden": MAX_HIDDEN,
+    "digests": MAX_DIGESTS,
+    "settings.blocked_providers": MAX_BLOCKED_ENTRIES,
+    "settings.blocked_topics": MAX_BLOCKED_ENTRIES,
+}
+#: Every other list or mapping: the format's largest (a digest) has ten keys.
+_OTHER_COLLECTION_LIMIT: Final = 32
+_INDEX_RE: Final = re.compile(r"\[\d+\]")
+_YAML_PREFIX: Final = "tag:yaml.org,2002:"
+_SCALAR_TAGS: Final = frozenset(
+    f"{_YAML_PREFIX}{name}" for name in ("str", "int", "float", "bool", "null", "timestamp")
+)
+_NUMBER_TAGS: Final = frozenset({f"{_YAML_PREFIX}int", f"{_YAML_PREFIX}float"})
+_SCALAR_KINDS: Final = {
+    f"{_YAML_PREFIX}timestamp": "date",
+    f"{_YAML_PREFIX}int": "whole number",
+    f"{_YAML_PREFIX}float": "decimal number",
+    f"{_YAML_PREFIX}bool": "true/false",
+    f"{_YAML_PREFIX}null": "null",
+}
+_BaseLoader: type[yaml.SafeLoader] | type[yaml.CSafeLoader]
+try:
+    _BaseLoader = yaml.CSafeLoader
+except AttributeError:  # PyYAML built without libyaml: the same events, parsed in Python
+    _BaseLoader = yaml.SafeLoader
+_Dumper: type[yaml.SafeDumper] | type[yaml.CSafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
 
 def _type_name(value: object) -> str:
     if value is None:
@@ -207,6 +255,10 @@ def _type_name(value: object) -> str:
         return "true/false"
     if isinstance(value, int):
         return "a number"
+    if isinstance(value, float):
+        return "a decimal number"
+    if isinstance(value, date):
+        return "a date"
     if isinstance(value, str):
         return "text"
     if isinstance(value, list):
@@ -265,7 +317,7 @@ def _text(value: object, where: str, limit: int, *, optional: bool = False) -> s
 
 
 def _strings(value: object, where: str) -> list[str]:
-    items = _list(value, where, MAX_BLOCKED_ENTRIES * 4)
+    items = _list(value, where, MAX_BLOCKED_ENTRIES)
     for i, item in enumerate(items):
         if not isinstance(item, str):
             raise ConfigError(f"`{where}[{i}]` must be text, not {_type_name(item)}.")
@@ -341,13 +393,181 @@ def _digest(item: object, where: str) -> DigestSpec:
         cadence=cadence,
         weekday=_int(data.get("weekday", 0), f"{where}.weekday", 0, 6) or 0,
         min_quality=_int(data.get("min_quality", 0), f"{where}.min_quality", MIN_QUALITY, MAX_QUALITY) or 0,
-        max_items=_int(data.get("max_items", 5), f"{where}.max_items", 1, MAX_DIGEST_ITEMS) or 5,
+        max_items=_int(
+            data.get("max_items", digest_limits.DEFAULT_ITEMS),
+            f"{where}.max_items",
+            digest_limits.MIN_ITEMS,
+            digest_limits.MAX_ITEMS,
+        )
+        or digest_limits.DEFAULT_ITEMS,
         paused=bool(_optional_bool(data.get("paused", False), f"{where}.paused")),
         pause_reason=_text(data.get("pause_reason"), f"{where}.pause_reason", MAX_REASON_CHARS, optional=True),
     )
 
 
+class _BackupLoader(_BaseLoader):  # type: ignore[misc,valid-type]
+    """libyaml's parser with PyYAML's resolver and scalar constructors, building the document itself.
+
+    The document is built from the parser's event stream with an explicit stack instead of PyYAML's
+    recursive composer and constructor, so every limit is checked as soon as the parser reaches
+    it (the 5,001st hidden article stops the parse there) and no input can recurse. What a backup
+    never holds is refused on the way: aliases, tags beyond the plain scalar types, keys that are
+    not text, duplicate keys, numbers too long to convert cheaply, a second document.
+    """
+
+    def get_single_data(self) -> Any:
+        self.get_event()  # stream start
+        if self.check_event(yaml.StreamEndEvent):
+            return None
+        self.get_event()  # document start
+        document = self._document()
+        self.get_event()  # document end
+        if not self.check_event(yaml.StreamEndEvent):
+            raise _problem("the file", self.peek_event(), "starts a second YAML document (a `---` line)")
+        return document
+
+    def _document(self) -> Any:
+        stack: list[_Open] = []
+        count = 0
+        while True:
+            event = self.get_event()
+            value: Any
+            if isinstance(event, yaml.CollectionEndEvent):
+                value = stack.pop().value
+            else:
+                parent = stack[-1] if stack else None
+                where = parent.child_path() if parent is not None else ""
+                count += 1
+                if count > MAX_VALUES:
+                    raise _problem(where, event, f"is past {MAX_VALUES:,} values; a backup holds fewer")
+                if parent is not None:
+                    parent.check_room(event)
+                if isinstance(event, yaml.AliasEvent):
+                    raise _problem(where, event, "uses a YAML alias (*name); write the value out instead")
+                if parent is not None and parent.wants_key:
+                    parent.take_key(self._key(event, parent))
+                    continue
+                if isinstance(event, yaml.ScalarEvent):
+                    value = self._scalar(event, where)
+                elif isinstance(event, yaml.CollectionStartEvent):
+                    stack.append(self._open(event, where, len(stack)))
+                    continue
+                else:  # pragma: no cover - libyaml emits nothing else inside a document
+                    raise _problem(where, event, f"holds an unexpected {type(event).__name__}")
+            if not stack:
+                return value
+            stack[-1].add(value)
+
+    def _open(self, event: yaml.CollectionStartEvent, where: str, depth: int) -> _Open:
+        sequence = isinstance(event, yaml.SequenceStartEvent)
+        expected = f"{_YAML_PREFIX}seq" if sequence else f"{_YAML_PREFIX}map"
+        if event.tag not in (None, "!", expected):
+            raise _problem(where, event, f"has the YAML tag {_tag_name(event.tag)}, which backups do not use")
+        if depth >= MAX_DEPTH:
+            raise _problem(where, event, f"is nested too deep: a backup nests at most {MAX_DEPTH} levels")
+        limit = _COLLECTION_LIMITS.get(_INDEX_RE.sub("[]", where), _OTHER_COLLECTION_LIMIT)
+        return _Open([] if sequence else {}, where, limit, event)
+
+    def _key(self, event: yaml.Event, parent: _Open) -> str:
+        where = parent.path or "the file"
+        if not isinstance(event, yaml.ScalarEvent):
+            raise _problem(where, event, "has a key that is a list or a mapping; keys are plain names")
+        key = self._scalar(event, where)
+        if not isinstance(key, str):
+            shown = _shown(event.value)
+            raise _problem(where, event, f"has the key “{shown}”, which YAML reads as {_type_name(key)}: quote it")
+        if key in parent.value:
+            raise _problem(where, event, f"has the key `{_shown(key)}` twice")
+        return key
+
+    def _scalar(self, event: yaml.ScalarEvent, where: str) -> Any:
+        tag = event.tag
+        if tag is None or tag == "!":
+            tag = self.resolve(ScalarNode, event.value, event.implicit)
+        if tag not in _SCALAR_TAGS:
+            raise _problem(where, event, f"has the YAML tag {_tag_name(tag)}, which backups do not use")
+        if tag != f"{_YAML_PREFIX}str" and tag != self.resolve(ScalarNode, event.value, (True, False)):
+            # PyYAML's constructors trust the resolver's patterns; an explicit tag skips them
+            # (``!!bool maybe``, ``!!timestamp x``), so check the text fits the tag first.
+            kind = _SCALAR_KINDS.get(tag, _tag_name(tag))
+            raise _problem(where, event, f"is tagged {_tag_name(tag)} but “{_shown(event.value)}” is not a {kind}")
+        if tag in _NUMBER_TAGS and len(event.value) > MAX_NUMBER_CHARS:
+            raise _problem(
+                where, event, f"is a number {len(event.value):,} characters long; at most {MAX_NUMBER_CHARS}"
+            )
+        node = ScalarNode(tag, event.value, style=event.style)
+        try:
+            return self.yaml_constructors[tag](self, node)
+        except (ValueError, ArithmeticError) as exc:  # a date with month 13, a time zone offset of 99 hours
+            kind = _SCALAR_KINDS.get(tag, "value")
+            raise _problem(
+                where, event, f"“{_shown(event.value)}” is not a valid {kind} ({_shown(str(exc), 80)})"
+            ) from None
+
+
+class _Open:
+    """A list or mapping being built, with where it is in the document and how many entries it may hold."""
+
+    __slots__ = ("event", "key", "limit", "path", "value")
+
+    def __init__(self, value: list[Any] | dict[str, Any], path: str, limit: int, event: yaml.Event) -> None:
+        self.value = value
+        self.path = path
+        self.limit = limit
+        self.event = event
+        self.key: str | None = None
+
+    @property
+    def wants_key(self) -> bool:
+        return isinstance(self.value, dict) and self.key is None
+
+    def child_path(self) -> str:
+        if isinstance(self.value, list):
+            return f"{self.path}[{len(self.value)}]"
+        if self.key is None:
+            return self.path
+        name = _shown(self.key)
+        return f"{self.path}.{name}" if self.path else name
+
+    def check_room(self, event: yaml.Event) -> None:
+        if (isinstance(self.value, list) or self.key is None) and len(self.value) >= self.limit:
+            entries = "entries" if isinstance(self.value, list) else "keys"
+            raise _problem(
+                self.path or "the file",
+                event,
+                f"has more than {self.limit:,} {entries}; at most {self.limit:,} are allowed",
+            )
+
+    def take_key(self, key: str) -> None:
+        self.key = key
+
+    def add(self, value: Any) -> None:
+        if isinstance(self.value, list):
+            self.value.append(value)
+        else:
+            assert self.key is not None  # a value follows its key
+            self.value[self.key] = value
+            self.key = None
+
+
+def _shown(text: str, limit: int = 40) -> str:
+    """Text from the file, safe to put in a message: one line, no backticks, bounded."""
+    flat = " ".join(text.replace("`", "'").split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _tag_name(tag: str) -> str:
+    return "!!" + tag[len(_YAML_PREFIX) :] if tag.startswith(_YAML_PREFIX) else _shown(tag)
+
+
+def _problem(where: str, event: yaml.Event, what: str) -> ConfigError:
+    mark = event.start_mark
+    line = f" (line {mark.line + 1})" if mark is not None else ""
+    return ConfigError(f"`{where or 'the file'}`{line} {what}.")
+
+
 def _load_yaml(raw: bytes) -> object:
+    # Every check before this one is on the bytes: a file past the cap costs nothing to refuse.
     if len(raw) > MAX_IMPORT_BYTES:
         raise ConfigError(
             f"The file is {len(raw) / 1024:,.0f} KiB; backups are at most {MAX_IMPORT_BYTES // 1024:,} KiB."
@@ -358,13 +578,23 @@ def _load_yaml(raw: bytes) -> object:
         raise ConfigError(
             f"The file is not UTF-8 text (byte {exc.start}); attach the YAML file /admin export made."
         ) from None
+    loader = _BackupLoader(text)
     try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        problem = getattr(exc, "problem", None) or "it cannot be read"
+        return loader.get_single_data()
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, max(exc.position, 0)) + 1
+        raise ConfigError(
+            f"The file has a character YAML does not allow (U+{exc.character:04X}) at line {line}."
+        ) from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or exc.context or "it cannot be read"
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         raise ConfigError(f"The file is not valid YAML: {problem}{where}.") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"The file is not valid YAML: {_shown(str(exc), 200)}.") from None
+    finally:
+        loader.dispose()
 
 
 def parse_backup(raw: bytes) -> Backup:
@@ -461,4 +691,352 @@ def dump_backup(backup: Backup, *, server_id: int, exported_at: datetime) -> str
         "# newsbot server configuration. Restore it in any server with /admin import.\n"
         "# Settings that are null follow the bot's defaults.\n"
     )
-    return header + yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=200)
+    text = header + yaml.dump(document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=200)
+    size = len(text.encode("utf-8"))
+    if size > MAX_IMPORT_BYTES:
+        # A file /admin import would refuse is no backup: say so now rather than on the day it is needed.
+        raise ConfigError(
+            f"This configuration would make a {size / 1024:,.0f} KiB file, and /admin import reads at most "
+            f"{MAX_IMPORT_BYTES // 1024:,} KiB. Unhide some articles (or shorten their reasons) and export again."
+        )
+    return text
+
+
+# --- exporting and importing a server ---------------------------------------------------------
+
+#: Everything in the store, whatever a server's settings: what moderators may act on.
+EVERYTHING = Visibility(include_unpublished=True)
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelInfo:
+    """A text channel of the server; ``missing`` names the permissions the bot lacks to post there."""
+
+    id: int
+    name: str
+    missing: tuple[str, ...] = ()
+
+
+class ServerChannels(Protocol):
+    """What exporting and importing need to know about the server's channels."""
+
+    def find(self, ref: ChannelRef) -> ChannelInfo | None:
+        """The text channel ``ref`` names here: the same id (the same server), else the same name."""
+        ...
+
+    def name_of(self, channel_id: int) -> str | None:
+        """The channel's name, or ``None`` when it no longer exists."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedDigest:
+    """A digest an import adds, and how the answer and the audit name it."""
+
+    digest: NewDigest
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class RemovedDigest:
+    id: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ImportPlan:
+    """What importing a file here would change; nothing is written until it is applied.
+
+    ``digests`` is ``None`` when the file has no digests (the server's are kept). Digests equal to
+    one in the file are kept as they are (with their delivery history); the others are ``removed``.
+    """
+
+    backup: Backup
+    settings: GuildSettings
+    hidden: tuple[HiddenArticle, ...]
+    hidden_before: int
+    digests: tuple[PlannedDigest, ...] | None
+    kept: tuple[int, ...]
+    removed: tuple[RemovedDigest, ...]
+    changes: tuple[str, ...]
+    unmapped: tuple[str, ...]
+    notes: tuple[str, ...]
+
+    @property
+    def guild_id(self) -> int:
+        return self.settings.guild_id
+
+    @property
+    def needs_confirmation(self) -> bool:
+        """Whether the import would delete digests this server has: the moderator must agree first."""
+        return bool(self.removed)
+
+    def same_digests_as(self, other: ImportPlan) -> bool:
+        """Whether ``other`` (planned again later) removes and keeps exactly what this plan does."""
+        return (self.kept, [r.id for r in self.removed]) == (other.kept, [r.id for r in other.removed])
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    plan: ImportPlan
+    removed: tuple[RemovedDigest, ...]
+
+    def audit_details(self, file_name: str) -> dict[str, object]:
+        """What the audit log keeps: above all, what the import removed (its key sorts first, so
+        the one-line summary in ``/admin audit`` shows it)."""
+        plan = self.plan
+        return {
+            "digests removed": [r.text for r in self.removed] or "none",
+            "digests unchanged": len(plan.kept),
+            "file": file_name,
+            "from_server": plan.backup.server_name,
+            "new digests": "none (the file has no digests)" if plan.digests is None else len(plan.digests),
+            "settings changed": list(plan.changes) or "none",
+            "hidden": len(plan.hidden),
+            "not mapped": list(plan.unmapped) or "none",
+        }
+
+
+def describe_digest(topic: str, channel: str, at_time: str, timezone: str, cadence: str, weekday: int) -> str:
+    try:
+        when = Schedule(parse_time(at_time), timezone, cadence, weekday).describe()  # type: ignore[arg-type]
+    except ValueError:  # a row written by an older version; show it as stored
+        when = f"{cadence} at {at_time} ({timezone})"
+    return f"{topic} in {channel}, {when}"
+
+
+def _identity(digest: Digest | NewDigest) -> tuple[object, ...]:
+    """What makes two digests the same for an import (ids, progress and who made it aside)."""
+    return (
+        digest.channel_id,
+        digest.topic.casefold(),
+        digest.at_time,
+        digest.timezone,
+        digest.cadence,
+        digest.weekday,
+        digest.min_quality,
+        digest.max_items,
+        digest.paused,
+    )
+
+
+def _shown_setting(value: object) -> str:
+    if value is None:
+        return "default"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, tuple):
+        return _shown(", ".join(str(v) for v in value), 80) or "none"
+    return str(value)
+
+
+class BackupService:
+    """Exports a server's configuration as a ``Backup``, and imports one in two steps: ``plan``
+    (reads only) and ``apply`` (one transaction)."""
+
+    def __init__(
+        self, *, articles: ArticleRepository, guilds: GuildRepository, digests: DigestRepository, policy: Policy
+    ) -> None:
+        self._articles = articles
+        self._guilds = guilds
+        self._digests = digests
+        self._policy = policy
+
+    def _channel_text(self, channel_id: int, channels: ServerChannels) -> str:
+        name = channels.name_of(channel_id)
+        return f"#{name}" if name else f"channel {channel_id} (deleted)"
+
+    async def export(self, guild_id: int, channels: ServerChannels, *, server_name: str | None) -> Backup:
+        settings = (await self._policy.for_guild(guild_id)).settings
+        hidden = await self._guilds.hidden(guild_id)
+        log_channel = None
+        if settings.log_channel_id is not None:
+            log_channel = ChannelRef(settings.log_channel_id, channels.name_of(settings.log_channel_id))
+        digests = tuple(
+            DigestSpec(
+                channel=ChannelRef(d.channel_id, channels.name_of(d.channel_id)),
+                topic=d.topic,
+                time=d.at_time,
+                timezone=d.timezone,
+                cadence=d.cadence,
+                weekday=d.weekday,
+                min_quality=d.min_quality,
+                max_items=d.max_items,
+                paused=d.paused,
+                pause_reason=d.pause_reason,
+            )
+            for d in await self._digests.for_guild(guild_id)
+        )
+        return Backup(
+            min_quality=settings.min_quality,
+            include_unpublished=settings.include_unpublished,
+            public_results=settings.public_results,
+            blocked_providers=settings.blocked_providers,
+            blocked_topics=settings.blocked_topics,
+            log_channel=log_channel,
+            # The title is a reminder for people reading the file (an import takes it from the store):
+            # cut to what the validator reads, so a long one cannot make the file unimportable.
+            hidden=tuple(HiddenSpec(h.article_id, h.title[:MAX_TITLE_CHARS], h.reason) for h in hidden),
+            digests=digests,
+            server_name=server_name,
+        )
+
+    async def canonical_topics(self, topics: Sequence[str]) -> tuple[tuple[str, ...], list[str]]:
+        """Topics in the store's spelling, and the ones no article has."""
+        canonical: list[str] = []
+        unknown: list[str] = []
+        for topic in topics:
+            name = await self._articles.resolve_topic(topic)
+            canonical.append(name or topic)
+            if name is None:
+                unknown.append(topic)
+        return tuple(dict.fromkeys(canonical)), unknown
+
+    async def unknown_providers(self, domains: Sequence[str]) -> list[str]:
+        known = await self._guilds.known_providers(domains)
+        return [d for d in domains if d not in known]
+
+    async def plan(self, guild_id: int, backup: Backup, channels: ServerChannels, *, user_id: int) -> ImportPlan:
+        """What importing ``backup`` here would store, with what it replaces and what did not fit
+        this server. Reads only."""
+        notes: list[str] = []
+        unmapped: list[str] = []
+        topics, unknown_topics = await self.canonical_topics(backup.blocked_topics)
+        if unknown_topics:
+            notes.append(f"{len(unknown_topics)} blocked topic(s) match no article yet (blocked anyway).")
+        if unknown := await self.unknown_providers(backup.blocked_providers):
+            notes.append(f"{len(unknown)} blocked provider(s) match no article yet (blocked anyway).")
+        log_channel_id = None
+        if backup.log_channel is not None:
+            found = channels.find(backup.log_channel)
+            if found is None:
+                unmapped.append(f"Log channel {_shown(backup.log_channel.describe())}: no such channel here (not set).")
+            elif found.missing:
+                notes.append(f"Log channel #{found.name} not set: I need {', '.join(found.missing)} there.")
+            else:
+                log_channel_id = found.id
+        hidden: list[HiddenArticle] = []
+        absent = 0
+        for spec in backup.hidden:
+            article = await self._articles.get(spec.id, EVERYTHING)
+            absent += article is None
+            title = article.title if article is not None else spec.title or spec.id
+            hidden.append(HiddenArticle(spec.id, title, spec.reason, user_id))
+        if absent:
+            notes.append(f"{absent} hidden article(s) are not in the store now (kept hidden in case they return).")
+        settings = GuildSettings(
+            guild_id=guild_id,
+            min_quality=backup.min_quality,
+            include_unpublished=backup.include_unpublished,
+            public_results=backup.public_results,
+            blocked_providers=backup.blocked_providers,
+            blocked_topics=topics,
+            log_channel_id=log_channel_id,
+        )
+        current = (await self._policy.for_guild(guild_id)).settings
+        changes = self._changes(current, settings, channels)
+        planned: tuple[PlannedDigest, ...] | None = None
+        kept: list[int] = []
+        removed: list[RemovedDigest] = []
+        if backup.digests is not None:
+            wanted = await self._planned_digests(guild_id, backup.digests, channels, user_id, unmapped, notes)
+            planned, kept, removed = await self._match(guild_id, wanted, channels)
+        return ImportPlan(
+            backup=backup,
+            settings=settings,
+            hidden=tuple(hidden),
+            hidden_before=len(await self._guilds.hidden_ids(guild_id)),
+            digests=planned,
+            kept=tuple(kept),
+            removed=tuple(removed),
+            changes=tuple(changes),
+            unmapped=tuple(unmapped),
+            notes=tuple(notes),
+        )
+
+    def _changes(self, old: GuildSettings, new: GuildSettings, channels: ServerChannels) -> list[str]:
+        changes = []
+        for name in ("min_quality", "include_unpublished", "public_results", "blocked_providers", "blocked_topics"):
+            before, after = getattr(old, name), getattr(new, name)
+            if before != after:
+                changes.append(f"{name}: {_shown_setting(before)} → {_shown_setting(after)}")
+        if old.log_channel_id != new.log_channel_id:
+            before_text = "none" if old.log_channel_id is None else self._channel_text(old.log_channel_id, channels)
+            after_text = "none" if new.log_channel_id is None else self._channel_text(new.log_channel_id, channels)
+            changes.append(f"log_channel: {before_text} → {after_text}")
+        return changes
+
+    async def _planned_digests(
+        self,
+        guild_id: int,
+        specs: Sequence[DigestSpec],
+        channels: ServerChannels,
+        user_id: int,
+        unmapped: list[str],
+        notes: list[str],
+    ) -> list[PlannedDigest]:
+        now = datetime.now(UTC)
+        planned = []
+        for spec in specs:
+            found = channels.find(spec.channel)
+            if found is None:
+                unmapped.append(
+                    f"Digest about {_shown(spec.topic)} ({_shown(spec.channel.describe())}): no such channel here."
+                )
+                continue
+            if found.missing:
+                notes.append(
+                    f"Digest about {_shown(spec.topic)}: I cannot post in #{found.name} yet "
+                    f"(I need {', '.join(found.missing)} there)."
+                )
+            topic = await self._articles.resolve_topic(spec.topic)
+            if topic is None:
+                notes.append(f"No article has the topic “{_shown(spec.topic)}” yet (digest imported anyway).")
+            digest = NewDigest(
+                guild_id=guild_id,
+                channel_id=found.id,
+                topic=topic or spec.topic,
+                at_time=spec.time,
+                timezone=spec.timezone,
+                cadence=spec.cadence,
+                weekday=spec.weekday,
+                min_quality=spec.min_quality,
+                max_items=spec.max_items,
+                created_at=now,
+                created_by=user_id,
+                paused=spec.paused,
+                pause_reason=(spec.pause_reason or "paused in the imported configuration") if spec.paused else None,
+            )
+            text = describe_digest(digest.topic, f"#{found.name}", spec.time, spec.timezone, spec.cadence, spec.weekday)
+            planned.append(PlannedDigest(digest, text))
+        return planned
+
+    async def _match(
+        self, guild_id: int, wanted: list[PlannedDigest], channels: ServerChannels
+    ) -> tuple[tuple[PlannedDigest, ...], list[int], list[RemovedDigest]]:
+        """Split the server's digests into those the file has too (kept untouched, so they keep
+        their progress and what they delivered) and those it removes; what is left of ``wanted`` is added."""
+        to_add = list(wanted)
+        kept: list[int] = []
+        removed: list[RemovedDigest] = []
+        for old in await self._digests.for_guild(guild_id):
+            same = next((p for p in to_add if _identity(p.digest) == _identity(old)), None)
+            if same is not None:
+                to_add.remove(same)
+                kept.append(old.id)
+                continue
+            channel = self._channel_text(old.channel_id, channels)
+            text = describe_digest(old.topic, channel, old.at_time, old.timezone, old.cadence, old.weekday)
+            removed.append(RemovedDigest(old.id, f"#{old.id} {text}"))
+        return tuple(to_add), kept, removed
+
+    async def apply(self, plan: ImportPlan, *, user_id: int) -> ImportResult:
+        """Store the plan in one transaction: a failure anywhere leaves the server as it was."""
+        change = None
+        if plan.digests is not None:
+            change = DigestReplacement(
+                remove=tuple(r.id for r in plan.removed), add=tuple(p.digest for p in plan.digests)
+            )
+        gone = await self._policy.replace(plan.settings, plan.hidden, user_id=user_id, digests=change)
+        ids = {d.id for d in gone}
+        return ImportResult(plan, tuple(r for r in plan.removed if r.id in ids))

@@ -20,6 +20,7 @@ __all__ = [
     "DeliveryConflict",
     "DeliveryState",
     "Digest",
+    "DigestReplacement",
     "DigestRepository",
     "NewDigest",
 ]
@@ -29,7 +30,8 @@ DeliveryState = Literal["pending", "sent", "abandoned"]
 
 @dataclass(frozen=True, slots=True)
 class NewDigest:
-    """What ``/digest add`` stores. ``at_time`` is ``HH:MM``; ``timezone`` a canonical IANA name."""
+    """What ``/digest add`` (or an import) stores. ``at_time`` is ``HH:MM``; ``timezone`` a
+    canonical IANA name. A digest stored paused counts every slot until ``created_at`` as settled."""
 
     guild_id: int
     channel_id: int
@@ -42,6 +44,16 @@ class NewDigest:
     max_items: int
     created_at: datetime
     created_by: int
+    paused: bool = False
+    pause_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DigestReplacement:
+    """How an import changes a server's digests: the ids it removes and the digests it adds."""
+
+    remove: tuple[int, ...] = ()
+    add: tuple[NewDigest, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

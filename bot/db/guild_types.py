@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from bot.db.digest_types import Digest, DigestReplacement
+
 __all__ = [
     "AuditEntry",
     "AuditRepository",
@@ -80,8 +82,16 @@ class GuildRepository(Protocol):
         """False when the article was not hidden."""
         ...
 
-    async def replace(self, settings: GuildSettings, hidden: Sequence[HiddenArticle], *, user_id: int) -> None:
-        """Replace the server's settings and hidden articles in one transaction (an import)."""
+    async def replace(
+        self,
+        settings: GuildSettings,
+        hidden: Sequence[HiddenArticle],
+        *,
+        user_id: int,
+        digests: DigestReplacement | None = None,
+    ) -> list[Digest]:
+        """Replace the server's settings and hidden articles, and change its digests as ``digests``
+        says (``None`` keeps them), all in one transaction (an import). Returns the digests removed."""
         ...
 
     async def known_providers(self, domains: Collection[str]) -> set[str]:

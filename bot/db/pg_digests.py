@@ -16,12 +16,19 @@ from datetime import datetime
 
 import asyncpg
 
-from bot.db.digest_types import Candidates, Delivery, DeliveryConflict, Digest, NewDigest
+from bot.db.digest_types import Candidates, Delivery, DeliveryConflict, Digest, DigestReplacement, NewDigest
 from bot.db.pg_connect import Pg
 from bot.db.pg_sql import Params, visibility_sql
 from bot.db.records import SUMMARY_COLUMNS, epoch, summary
 from bot.db.sqlite_articles import fold
-from bot.db.sqlite_digests import _DELIVERY_COLUMNS, _DIGEST_COLUMNS, _SETTLED_PAYLOAD, _delivery, _digest
+from bot.db.sqlite_digests import (
+    _DELIVERY_COLUMNS,
+    _DIGEST_COLUMNS,
+    _SETTLED_PAYLOAD,
+    _delivery,
+    _digest,
+    _new_digest_params,
+)
 from bot.db.types import Visibility
 
 # The digest's last result, and for a scheduled delivery its slot as settled progress.
@@ -36,6 +43,29 @@ _LOCK_DIGEST_OF_DELIVERY = (
 )
 
 
+_INSERT_DIGEST = (
+    "INSERT INTO digests (guild_id, channel_id, topic, at_time, timezone, cadence, weekday, min_quality, "
+    "max_items, created_at, created_by, paused, pause_reason, last_slot) "
+    f"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::int::boolean, $13, $14) RETURNING {_DIGEST_COLUMNS}"
+)
+
+
+async def replace_for_guild(conn: asyncpg.Connection, guild_id: int, change: DigestReplacement) -> list[Digest]:
+    """Inside the caller's transaction on ``conn``: remove the server's digests ``change.remove``
+    (with their deliveries) and add ``change.add``. Returns the digests removed (the SQLite twin is
+    ``bot.db.sqlite_digests.replace_for_guild``)."""
+    removed = await conn.fetch(
+        f"DELETE FROM digests WHERE guild_id = $1 AND id = ANY($2::bigint[]) RETURNING {_DIGEST_COLUMNS}",
+        guild_id,
+        list(change.remove),
+    )
+    for digest in change.add:
+        if digest.guild_id != guild_id:
+            raise ValueError(f"digest for guild {digest.guild_id} in a replacement for guild {guild_id}")
+        await conn.fetch(_INSERT_DIGEST, *_new_digest_params(digest))
+    return sorted((_digest(row) for row in removed), key=lambda d: d.id)
+
+
 class PgDigestRepository:
     def __init__(self, pg: Pg) -> None:
         self._pg = pg
@@ -43,22 +73,7 @@ class PgDigestRepository:
     # --- digests -------------------------------------------------------------------------------
 
     async def add(self, digest: NewDigest) -> Digest:
-        found = await self._pg.write(
-            "INSERT INTO digests (guild_id, channel_id, topic, at_time, timezone, cadence, weekday, min_quality, "
-            f"max_items, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
-            f"RETURNING {_DIGEST_COLUMNS}",
-            digest.guild_id,
-            digest.channel_id,
-            digest.topic,
-            digest.at_time,
-            digest.timezone,
-            digest.cadence,
-            digest.weekday,
-            digest.min_quality,
-            digest.max_items,
-            epoch(digest.created_at),
-            digest.created_by,
-        )
+        found = await self._pg.write(_INSERT_DIGEST, *_new_digest_params(digest))
         return _digest(found[0])
 
     async def get(self, digest_id: int) -> Digest | None:

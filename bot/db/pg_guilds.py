@@ -9,8 +9,10 @@ from typing import Any
 
 import asyncpg
 
+from bot.db.digest_types import Digest, DigestReplacement
 from bot.db.guild_types import AuditEntry, GuildSettings, HiddenArticle
 from bot.db.pg_connect import Pg
+from bot.db.pg_digests import replace_for_guild
 from bot.db.records import epoch, from_epoch
 
 _SETTINGS_COLUMNS = (
@@ -99,8 +101,15 @@ class PgGuildRepository:
         )
         return status.endswith(" 1")
 
-    async def replace(self, settings: GuildSettings, hidden: Sequence[HiddenArticle], *, user_id: int) -> None:
-        async def work(conn: asyncpg.Connection) -> None:
+    async def replace(
+        self,
+        settings: GuildSettings,
+        hidden: Sequence[HiddenArticle],
+        *,
+        user_id: int,
+        digests: DigestReplacement | None = None,
+    ) -> list[Digest]:
+        async def work(conn: asyncpg.Connection) -> list[Digest]:
             await conn.execute(_UPSERT_SETTINGS, *_settings_params(settings, user_id))
             await conn.execute("DELETE FROM hidden_articles WHERE guild_id = $1", settings.guild_id)
             if hidden:
@@ -109,8 +118,9 @@ class PgGuildRepository:
                     "reason = excluded.reason, hidden_by = excluded.hidden_by, hidden_at = excluded.hidden_at",
                     [_hidden_params(settings.guild_id, h) for h in hidden],
                 )
+            return await replace_for_guild(conn, settings.guild_id, digests) if digests is not None else []
 
-        await self._pg.transaction(work)
+        return await self._pg.transaction(work)
 
     async def known_providers(self, domains: Collection[str]) -> set[str]:
         if not domains:

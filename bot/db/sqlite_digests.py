@@ -21,7 +21,15 @@ from typing import Any
 import aiosqlite
 
 from bot.db.connect import connect_sync
-from bot.db.digest_types import Candidates, Delivery, DeliveryConflict, DeliveryState, Digest, NewDigest
+from bot.db.digest_types import (
+    Candidates,
+    Delivery,
+    DeliveryConflict,
+    DeliveryState,
+    Digest,
+    DigestReplacement,
+    NewDigest,
+)
 from bot.db.records import SUMMARY_COLUMNS, epoch, from_epoch, summary
 from bot.db.sqlite_articles import fold, visibility_sql
 from bot.db.types import Visibility
@@ -31,6 +39,11 @@ _DIGEST_COLUMNS = (
     "created_by, paused, pause_reason, last_slot, last_result, last_result_at"
 )
 _DELIVERY_COLUMNS = "id, digest_id, slot, nonce, channel_id, state, message_id, payload, created_at"
+_INSERT_DIGEST = (
+    "INSERT INTO digests (guild_id, channel_id, topic, at_time, timezone, cadence, weekday, min_quality, "
+    "max_items, created_at, created_by, paused, pause_reason, last_slot) "
+    f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {_DIGEST_COLUMNS}"
+)
 # Settled deliveries keep no copy of their message: only pending ones may need to send it again.
 _SETTLED_PAYLOAD = ""
 # The digest's last result, and for a scheduled delivery its slot as settled progress.
@@ -90,6 +103,42 @@ def _delivery(row: Sequence[Any], article_ids: Sequence[str] = ()) -> Delivery:
     )
 
 
+def _new_digest_params(digest: NewDigest) -> list[Any]:
+    created = epoch(digest.created_at)
+    return [
+        digest.guild_id,
+        digest.channel_id,
+        digest.topic,
+        digest.at_time,
+        digest.timezone,
+        digest.cadence,
+        digest.weekday,
+        digest.min_quality,
+        digest.max_items,
+        created,
+        digest.created_by,
+        int(digest.paused),
+        digest.pause_reason if digest.paused else None,
+        # Resuming must not post the slots that passed while it was paused, from before it existed here.
+        created if digest.paused else None,
+    ]
+
+
+def replace_for_guild(conn: sqlite3.Connection, guild_id: int, change: DigestReplacement) -> list[Digest]:
+    """Inside the caller's transaction on ``conn``: remove the server's digests ``change.remove``
+    (with their deliveries) and add ``change.add``. Returns the digests removed."""
+    removed = conn.execute(
+        "DELETE FROM digests WHERE guild_id = ? AND id IN (SELECT value FROM json_each(?)) "
+        f"RETURNING {_DIGEST_COLUMNS}",
+        [guild_id, json.dumps(list(change.remove))],
+    ).fetchall()
+    for digest in change.add:
+        if digest.guild_id != guild_id:
+            raise ValueError(f"digest for guild {digest.guild_id} in a replacement for guild {guild_id}")
+        conn.execute(_INSERT_DIGEST, _new_digest_params(digest)).fetchall()
+    return sorted((_digest(row) for row in removed), key=lambda d: d.id)
+
+
 def _transaction(path: Path, work: list[tuple[str, Sequence[Any]]]) -> list[list[Any]]:
     """Run statements in one ``BEGIN IMMEDIATE`` transaction on a connection of its own; returns
     each statement's rows."""
@@ -121,23 +170,7 @@ class SqliteDigestRepository:
     # --- digests -------------------------------------------------------------------------------
 
     async def add(self, digest: NewDigest) -> Digest:
-        rows = await self._rows(
-            "INSERT INTO digests (guild_id, channel_id, topic, at_time, timezone, cadence, weekday, min_quality, "
-            f"max_items, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {_DIGEST_COLUMNS}",
-            [
-                digest.guild_id,
-                digest.channel_id,
-                digest.topic,
-                digest.at_time,
-                digest.timezone,
-                digest.cadence,
-                digest.weekday,
-                digest.min_quality,
-                digest.max_items,
-                epoch(digest.created_at),
-                digest.created_by,
-            ],
-        )
+        rows = await self._rows(_INSERT_DIGEST, _new_digest_params(digest))
         return _digest(rows[0])
 
     async def get(self, digest_id: int) -> Digest | None:

@@ -1,9 +1,10 @@
 """``GuildRepository`` and ``AuditRepository`` on SQLite.
 
 Single-statement writes go through the serving connection (each is atomic on its own). Replacing a
-server's whole configuration (an import) runs on a short-lived connection of its own inside one
-``BEGIN IMMEDIATE`` transaction, so that statements other tasks send meanwhile on the shared
-connection can never end up inside it, and a failure leaves the old configuration intact.
+server's whole configuration (an import: settings, hidden articles and digests) runs on a
+short-lived connection of its own inside one ``BEGIN IMMEDIATE`` transaction, so that statements
+other tasks send meanwhile on the shared connection can never end up inside it, and a failure
+anywhere leaves the old configuration intact.
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ from typing import Any
 import aiosqlite
 
 from bot.db.connect import connect_sync
+from bot.db.digest_types import Digest, DigestReplacement
 from bot.db.guild_types import AuditEntry, GuildSettings, HiddenArticle
 from bot.db.records import epoch, from_epoch
+from bot.db.sqlite_digests import replace_for_guild
 
 _SETTINGS_COLUMNS = (
     "min_quality, include_unpublished, public_results, blocked_providers, blocked_topics, log_channel_id, "
@@ -118,8 +121,15 @@ class SqliteGuildRepository:
         )
         return cursor.rowcount > 0
 
-    async def replace(self, settings: GuildSettings, hidden: Sequence[HiddenArticle], *, user_id: int) -> None:
-        await asyncio.to_thread(_replace, self._path, settings, list(hidden), user_id)
+    async def replace(
+        self,
+        settings: GuildSettings,
+        hidden: Sequence[HiddenArticle],
+        *,
+        user_id: int,
+        digests: DigestReplacement | None = None,
+    ) -> list[Digest]:
+        return await asyncio.to_thread(_replace, self._path, settings, list(hidden), user_id, digests)
 
     async def known_providers(self, domains: Collection[str]) -> set[str]:
         if not domains:
@@ -131,14 +141,22 @@ class SqliteGuildRepository:
         return {str(r[0]) for r in rows}
 
 
-def _replace(path: Path, settings: GuildSettings, hidden: list[HiddenArticle], user_id: int) -> None:
+def _replace(
+    path: Path,
+    settings: GuildSettings,
+    hidden: list[HiddenArticle],
+    user_id: int,
+    digests: DigestReplacement | None,
+) -> list[Digest]:
     conn = connect_sync(path)
     try:
         conn.execute("BEGIN IMMEDIATE")
         conn.execute(_UPSERT_SETTINGS, _settings_params(settings, user_id))
         conn.execute("DELETE FROM hidden_articles WHERE guild_id = ?", [settings.guild_id])
         conn.executemany(f"INSERT OR REPLACE {_HIDDEN_INSERT}", [_hidden_params(settings.guild_id, h) for h in hidden])
+        removed = replace_for_guild(conn, settings.guild_id, digests) if digests is not None else []
         conn.execute("COMMIT")
+        return removed
     except BaseException:
         if conn.in_transaction:
             conn.rollback()

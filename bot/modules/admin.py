@@ -12,8 +12,7 @@ import asyncio
 import io
 import logging
 import math
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import discord
@@ -23,9 +22,7 @@ from discord.ext import commands
 import bot as package
 from bot.catalog import fold
 from bot.client import NewsBot
-from bot.db.digest_types import Digest, DigestRepository, NewDigest
-from bot.db.guild_types import GuildSettings, HiddenArticle
-from bot.db.types import Visibility
+from bot.db.guild_types import HiddenArticle
 from bot.errors import UserFacingError
 from bot.indexing import ContentUnavailable
 from bot.modules._checks import Refused
@@ -34,8 +31,11 @@ from bot.policy import ServerPolicy
 from bot.render.admin import (
     ADMIN_COLOR,
     BotStats,
+    ImportSummary,
     SettingsView,
     audit_embed_list,
+    import_closed_embed,
+    import_embed,
     reload_embed,
     settings_embed,
     stats_embed,
@@ -43,28 +43,35 @@ from bot.render.admin import (
 from bot.render.embeds import fit_embed
 from bot.render.text import single_line, truncate
 from bot.server_config import (
+    EVERYTHING,
     MAX_HIDDEN,
     MAX_IMPORT_BYTES,
+    MAX_QUALITY,
     MAX_REASON_CHARS,
+    MIN_QUALITY,
     Backup,
+    BackupService,
+    ChannelInfo,
     ChannelRef,
     ConfigError,
-    DigestSpec,
-    HiddenSpec,
+    ImportPlan,
+    ImportResult,
     dump_backup,
     parse_backup,
     parse_list_option,
 )
 from bot.store.models import Article
+from bot.tree import APOLOGY, error_embed, send_private
 
 log = logging.getLogger(__name__)
 
 MAX_CHOICES = 25
-#: Everything in the store, whatever a server's settings: what moderators may act on.
-EVERYTHING = Visibility(include_unpublished=True)
 #: What the bot needs in the log channel to announce there.
 LOG_CHANNEL_PERMISSIONS = ("view_channel", "send_messages", "embed_links")
 RELOAD_COOLDOWN = 10.0
+#: How long the buttons of an import that removes digests wait for the moderator (well within the
+#: 15 minutes an interaction token lives, so the expired answer can still be shown).
+CONFIRM_TIMEOUT = 300.0
 
 Resettable = Literal[
     "min_quality", "include_unpublished", "public_results", "blocked_providers", "blocked_topics", "log_channel", "all"
@@ -92,32 +99,94 @@ def missing_post_permissions(channel: discord.abc.GuildChannel, me: discord.Memb
     return [_permission_name(p) for p in LOG_CHANNEL_PERMISSIONS if not getattr(permissions, p)]
 
 
-def _find_text_channel(guild: discord.Guild, ref: ChannelRef) -> discord.TextChannel | None:
-    """The channel a backup names: the same id in the same server, else the same name."""
-    if ref.id is not None:
-        channel = guild.get_channel(ref.id)
-        if isinstance(channel, discord.TextChannel):
-            return channel
-    if ref.name:
-        return discord.utils.get(guild.text_channels, name=ref.name)
-    return None
+class GuildChannels:
+    """The server's text channels as ``bot.server_config`` sees them (``ServerChannels``)."""
+
+    def __init__(self, guild: discord.Guild) -> None:
+        self._guild = guild
+
+    def find(self, ref: ChannelRef) -> ChannelInfo | None:
+        channel = self._guild.get_channel(ref.id) if ref.id is not None else None
+        if not isinstance(channel, discord.TextChannel):
+            channel = discord.utils.get(self._guild.text_channels, name=ref.name) if ref.name else None
+        if channel is None:
+            return None
+        return ChannelInfo(channel.id, channel.name, tuple(missing_post_permissions(channel, self._guild.me)))
+
+    def name_of(self, channel_id: int) -> str | None:
+        channel = self._guild.get_channel(channel_id)
+        return channel.name if channel is not None else None
 
 
-@dataclass(frozen=True, slots=True)
-class ResolvedDigest:
-    spec: DigestSpec
-    channel_id: int
-    topic: str
+def import_summary(plan: ImportPlan, result: ImportResult | None = None) -> ImportSummary:
+    removed = result.removed if result is not None else plan.removed
+    return ImportSummary(
+        source=plan.backup.server_name,
+        changes=plan.changes,
+        hidden=(plan.hidden_before, len(plan.hidden)),
+        removed=[r.text for r in removed],
+        added=[p.text for p in plan.digests or ()],
+        kept=len(plan.kept),
+        unmapped=plan.unmapped,
+        notes=plan.notes + (() if plan.digests is not None else ("The file has no digests: this server's are kept.",)),
+    )
 
 
-@dataclass(frozen=True, slots=True)
-class ImportPlan:
-    """What an import stores. ``digests`` is ``None`` when the server's digests stay as they are."""
+class ImportConfirmation(discord.ui.View):
+    """Import and Cancel under an import that would remove digests; only its moderator may press them."""
 
-    settings: GuildSettings
-    hidden: list[HiddenArticle]
-    digests: list[ResolvedDigest] | None
-    notes: list[str]
+    def __init__(self, cog: Admin, owner_id: int, plan: ImportPlan, file_name: str) -> None:
+        super().__init__(timeout=cog.confirm_timeout)
+        self.cog = cog
+        self.owner_id = owner_id
+        self.plan = plan
+        self.file_name = file_name
+        self.origin: discord.Interaction[Any] | None = None
+        self._answered = False
+
+    async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
+        if interaction.user.id == self.owner_id:
+            return True
+        await send_private(interaction, error_embed("Only the moderator who started this import can confirm it."))
+        return False
+
+    def _close(self) -> bool:
+        """True for the first press only: a double click must not import twice."""
+        if self._answered:
+            return False
+        self._answered = True
+        self.stop()
+        return True
+
+    @discord.ui.button(label="Import", style=discord.ButtonStyle.danger)
+    async def confirm(self, interaction: discord.Interaction[Any], button: discord.ui.Button[Any]) -> None:
+        if self._close():
+            await self.cog.confirm_import(interaction, self.plan, self.file_name)
+
+    @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary)
+    async def cancel(self, interaction: discord.Interaction[Any], button: discord.ui.Button[Any]) -> None:
+        if self._close():
+            await interaction.response.edit_message(embed=import_closed_embed(expired=False), view=None)
+
+    async def on_timeout(self) -> None:
+        if self._answered or self.origin is None:
+            return
+        self._answered = True
+        try:
+            await self.origin.edit_original_response(embed=import_closed_embed(expired=True), view=None)
+        except discord.HTTPException as exc:  # the message may be gone; nothing to close then
+            log.debug("could not close an expired import confirmation: %s", exc)
+
+    async def on_error(
+        self, interaction: discord.Interaction[Any], error: Exception, item: discord.ui.Item[Any]
+    ) -> None:
+        if isinstance(error, UserFacingError):
+            await send_private(interaction, error_embed(error.message, error.title))
+            return
+        log.error(
+            "import confirmation failed (guild=%s user=%s)", interaction.guild_id, interaction.user.id, exc_info=error
+        )
+        await send_private(interaction, error_embed(APOLOGY))
 
 
 @app_commands.guild_only()
@@ -125,6 +194,7 @@ class ImportPlan:
 class Admin(commands.GroupCog, group_name="admin", group_description="Moderate newsbot in this server"):
     def __init__(self, bot: NewsBot) -> None:
         self.bot = bot
+        self.confirm_timeout = CONFIRM_TIMEOUT
         super().__init__()
 
     async def interaction_check(self, interaction: discord.Interaction[Any], /) -> bool:
@@ -143,10 +213,9 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Moderate n
         return interaction.guild
 
     @property
-    def _digests(self) -> DigestRepository | None:
-        """The digest repository when this bot has digests (issue #4)."""
-        repo: DigestRepository | None = getattr(self.bot.db, "digests", None)
-        return repo
+    def backups(self) -> BackupService:
+        db = self.bot.db
+        return BackupService(articles=db.articles, guilds=db.guilds, digests=db.digests, policy=self.bot.policy)
 
     async def _audit(self, interaction: discord.Interaction[Any], action: str, details: dict[str, object]) -> None:
         await self.bot.audit(self._guild(interaction).id, interaction.user.id, action, details)
@@ -196,21 +265,6 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Moderate n
             await interaction.followup.send(embed=embed, ephemeral=True)
         else:
             await interaction.response.send_message(embed=embed, ephemeral=True)
-
-    async def _canonical_topics(self, topics: tuple[str, ...]) -> tuple[tuple[str, ...], list[str]]:
-        """Topics in the store's spelling, and the ones no article has."""
-        canonical: list[str] = []
-        unknown: list[str] = []
-        for topic in topics:
-            name = await self.bot.db.articles.resolve_topic(topic)
-            canonical.append(name or topic)
-            if name is None:
-                unknown.append(topic)
-        return tuple(dict.fromkeys(canonical)), unknown
-
-    async def _unknown_providers(self, domains: tuple[str, ...]) -> list[str]:
-        known = await self.bot.db.guilds.known_providers(domains)
-        return [d for d in domains if d not in known]
 
     # --- autocomplete -------------------------------------------------------------------------
 
@@ -272,11 +326,9 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Moderate n
         guild = self._guild(interaction)
         policy = await self.bot.policy.for_guild(guild.id)
         stats = await self.bot.db.articles.stats(policy.visibility)
-        digests: tuple[int, int] | None = None
-        if self._digests is not None:
-            listed = await self._digests.for_guild(guild.id)
-            paused = sum(1 for d in listed if d.paused)
-            digests = (len(listed) - paused, paused)
+        listed = await self.bot.db.digests.for_guild(guild.id)
+        paused = sum(1 for d in listed if d.paused)
+        digests = (len(listed) - paused, paused)
         latency = self.bot.latency
         data = BotStats(
             stats=stats,
@@ -346,7 +398,7 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Moderate n
 
     @app_commands.command(name="config", description="Show or change this server's settings for newsbot")
     @app_commands.describe(
-        min_quality="Leave out articles whose source quality is below this (0 to 164)",
+        min_quality=f"Leave out articles whose source quality is below this ({MIN_QUALITY} to {MAX_QUALITY})",
         include_unpublished="Also serve articles marked as not published",
         public_results="Answer lookups in the channel for everyone instead of privately",
         blocked_providers="Provider domains to leave out, comma-separated (none clears the list)",
@@ -357,7 +409,7 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Moderate n
     async def config(
         self,
         interaction: discord.Interaction[NewsBot],
-        min_quality: app_commands.Range[int, 0, 164] | None = None,
+        min_quality: app_commands.Range[int, MIN_QUALITY, MAX_QUALITY] | None = None,
         include_unpublished: bool | None = None,
         public_results: bool | None = None,
         blocked_providers: str | None = None,
@@ -393,14 +445,16 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Moderate n
             if blocked_providers is not None:
                 domains = parse_list_option(blocked_providers, "blocked_providers")
                 changes["blocked_providers"] = domains
-                if unknown := await self._unknown_providers(domains):
+                if unknown := await self.backups.unknown_providers(domains):
                     notes.append(
                         "No article in the store comes from "
                         + ", ".join(f"`{d}`" for d in unknown[:10])
                         + " (blocked anyway, in case some arrive)."
                     )
             if blocked_topics is not None:
-                topics, unknown = await self._canonical_topics(parse_list_option(blocked_topics, "blocked_topics"))
+                topics, unknown = await self.backups.canonical_topics(
+                    parse_list_option(blocked_topics, "blocked_topics")
+                )
                 changes["blocked_topics"] = topics
                 if unknown:
                     notes.append(
@@ -438,195 +492,86 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Moderate n
 
     # --- backup -------------------------------------------------------------------------------
 
-    async def _export_digests(self, guild: discord.Guild) -> tuple[DigestSpec, ...] | None:
-        if self._digests is None:
-            return None
-        specs = []
-        for d in await self._digests.for_guild(guild.id):
-            channel = guild.get_channel(d.channel_id)
-            specs.append(
-                DigestSpec(
-                    channel=ChannelRef(d.channel_id, channel.name if channel is not None else None),
-                    topic=d.topic,
-                    time=d.at_time,
-                    timezone=d.timezone,
-                    cadence=d.cadence,
-                    weekday=d.weekday,
-                    min_quality=d.min_quality,
-                    max_items=d.max_items,
-                    paused=d.paused,
-                    pause_reason=d.pause_reason,
-                )
-            )
-        return tuple(specs)
-
     @app_commands.command(name="export", description="Download this server's settings, hidden articles and digests")
     async def export(self, interaction: discord.Interaction[NewsBot]) -> None:
         guild = self._guild(interaction)
-        settings = (await self.bot.policy.for_guild(guild.id)).settings
-        hidden = await self.bot.db.guilds.hidden(guild.id)
-        log_channel = None
-        if settings.log_channel_id is not None:
-            channel = guild.get_channel(settings.log_channel_id)
-            log_channel = ChannelRef(settings.log_channel_id, channel.name if channel is not None else None)
-        digests = await self._export_digests(guild)
-        backup = Backup(
-            min_quality=settings.min_quality,
-            include_unpublished=settings.include_unpublished,
-            public_results=settings.public_results,
-            blocked_providers=settings.blocked_providers,
-            blocked_topics=settings.blocked_topics,
-            log_channel=log_channel,
-            hidden=tuple(HiddenSpec(h.article_id, h.title, h.reason) for h in hidden),
-            digests=digests,
-            server_name=guild.name,
-        )
+        backup = await self.backups.export(guild.id, GuildChannels(guild), server_name=guild.name)
         text = dump_backup(backup, server_id=guild.id, exported_at=datetime.now(UTC))
         file = discord.File(io.BytesIO(text.encode("utf-8")), filename=f"newsbot-{guild.id}.yaml")
-        counts = f"{len(hidden):,} hidden articles" + (f", {len(digests):,} digests" if digests is not None else "")
+        digests = len(backup.digests or ())
         embed = discord.Embed(
             title="Configuration exported",
-            description=f"Settings and {counts}. Restore them in any server with `/admin import`.",
+            description=f"Settings, {len(backup.hidden):,} hidden articles and {digests:,} digests. "
+            "Restore them in any server with `/admin import`.",
             colour=ADMIN_COLOR,
         )
-        await self._audit(
-            interaction, "export", {"hidden": len(hidden), "digests": len(digests) if digests is not None else "n/a"}
-        )
+        await self._audit(interaction, "export", {"hidden": len(backup.hidden), "digests": digests})
         await interaction.response.send_message(embed=embed, file=file, ephemeral=True)
 
-    async def _resolve_digests(
-        self, guild: discord.Guild, specs: tuple[DigestSpec, ...], notes: list[str]
-    ) -> list[ResolvedDigest]:
-        resolved = []
-        for spec in specs:
-            channel = _find_text_channel(guild, spec.channel)
-            if channel is None:
-                notes.append(
-                    f"Digest about {quote(spec.topic, 40)} skipped: this server has no channel "
-                    f"{quote(spec.channel.describe(), 40)}."
-                )
-                continue
-            if missing := missing_post_permissions(channel, guild.me):
-                notes.append(
-                    f"Digest about {quote(spec.topic, 40)}: I cannot post in {channel.mention} yet "
-                    f"(I need {', '.join(missing)} there)."
-                )
-            topic = await self.bot.db.articles.resolve_topic(spec.topic)
-            if topic is None:
-                notes.append(f"No article has the topic “{quote(spec.topic, 40)}” yet (digest imported anyway).")
-            resolved.append(ResolvedDigest(spec, channel.id, topic or spec.topic))
-        return resolved
-
-    async def _replace_digests(self, guild_id: int, user_id: int, digests: list[ResolvedDigest]) -> None:
-        repo = self._digests
-        if repo is None:
-            return
-        now = datetime.now(UTC)
-        existing: list[Digest] = await repo.for_guild(guild_id)
-        for old in existing:
-            await repo.remove(old.id)
-        for item in digests:
-            spec = item.spec
-            added = await repo.add(
-                NewDigest(
-                    guild_id=guild_id,
-                    channel_id=item.channel_id,
-                    topic=item.topic,
-                    at_time=spec.time,
-                    timezone=spec.timezone,
-                    cadence=spec.cadence,
-                    weekday=spec.weekday,
-                    min_quality=spec.min_quality,
-                    max_items=spec.max_items,
-                    created_at=now,
-                    created_by=user_id,
-                )
-            )
-            if spec.paused:
-                reason = spec.pause_reason or "paused in the imported configuration"
-                await repo.set_paused(added.id, paused=True, reason=reason, settle_until=now)
-        # The scheduler sleeps until the next slot it knows of: wake it to read the new digests now.
-        self.bot.dispatch("digests_changed", guild_id)
-
-    async def _plan_import(self, guild: discord.Guild, backup: Backup, user_id: int) -> ImportPlan:
-        """What importing ``backup`` here would store, with notes on what did not fit this server.
-        Reads only: nothing is written until the whole file has been checked."""
-        notes: list[str] = []
-        topics, unknown_topics = await self._canonical_topics(backup.blocked_topics)
-        if unknown_topics:
-            notes.append(f"{len(unknown_topics)} blocked topic(s) match no article yet (blocked anyway).")
-        if unknown := await self._unknown_providers(backup.blocked_providers):
-            notes.append(f"{len(unknown)} blocked provider(s) match no article yet (blocked anyway).")
-        log_channel_id = None
-        if backup.log_channel is not None:
-            channel = _find_text_channel(guild, backup.log_channel)
-            if channel is None:
-                notes.append(f"Log channel {quote(backup.log_channel.describe(), 40)} is not in this server: not set.")
-            elif missing := missing_post_permissions(channel, guild.me):
-                notes.append(f"Log channel {channel.mention} not set: I need {', '.join(missing)} there.")
-            else:
-                log_channel_id = channel.id
-        digests: list[ResolvedDigest] | None = None
-        if backup.digests is not None:
-            if self._digests is None:
-                notes.append("The file's digests were not imported: this bot does not run digests.")
-            else:
-                digests = await self._resolve_digests(guild, backup.digests, notes)
-        hidden = []
-        absent = 0
-        for spec in backup.hidden:
-            article = await self.bot.db.articles.get(spec.id, EVERYTHING)
-            absent += article is None
-            title = article.title if article is not None else spec.title or spec.id
-            hidden.append(HiddenArticle(spec.id, title, spec.reason, user_id))
-        if absent:
-            notes.append(f"{absent} hidden article(s) are not in the store now (kept hidden in case they return).")
-        settings = GuildSettings(
-            guild_id=guild.id,
-            min_quality=backup.min_quality,
-            include_unpublished=backup.include_unpublished,
-            public_results=backup.public_results,
-            blocked_providers=backup.blocked_providers,
-            blocked_topics=topics,
-            log_channel_id=log_channel_id,
-        )
-        return ImportPlan(settings, hidden, digests, notes)
-
-    @app_commands.command(name="import", description="Restore settings, hidden articles and digests from an export")
-    @app_commands.describe(file="The YAML file /admin export made")
-    async def import_(self, interaction: discord.Interaction[NewsBot], file: discord.Attachment) -> None:
-        guild = self._guild(interaction)
+    async def _read_backup(self, interaction: discord.Interaction[NewsBot], file: discord.Attachment) -> Backup:
         if file.size > MAX_IMPORT_BYTES:
             raise UserFacingError(
                 f"That file is {file.size / 1024:,.0f} KiB; a backup is at most {MAX_IMPORT_BYTES // 1024:,} KiB. "
-                "Attach the YAML file /admin export made."
+                "Attach the YAML file /admin export made.",
+                title="Import failed",
             )
         await interaction.response.defer(ephemeral=True, thinking=True)
         try:
             raw = await file.read()
         except discord.HTTPException as exc:
-            log.warning("could not download import file in guild %s: %s", guild.id, exc)
+            log.warning("could not download import file in guild %s: %s", interaction.guild_id, exc)
             raise UserFacingError("I could not download that file from Discord. Please attach it again.") from None
         try:
-            # Parsing a large file takes a moment of pure Python: keep the gateway answering meanwhile.
-            backup = await asyncio.to_thread(parse_backup, raw)
+            # Off the event loop: the gateway keeps answering while a large file is read.
+            return await asyncio.to_thread(parse_backup, raw)
         except ConfigError as exc:
             raise UserFacingError(f"Nothing was imported. {exc}", title="Import failed") from None
-        plan = await self._plan_import(guild, backup, interaction.user.id)
+
+    async def _apply_import(
+        self, interaction: discord.Interaction[Any], plan: ImportPlan, file_name: str
+    ) -> ImportResult:
+        result = await self.backups.apply(plan, user_id=interaction.user.id)
         if plan.digests is not None:
-            await self._replace_digests(guild.id, interaction.user.id, plan.digests)
-        await self.bot.policy.replace(plan.settings, plan.hidden, user_id=interaction.user.id)
-        await self._audit(
-            interaction,
-            "import",
-            {
-                "file": file.filename,
-                "from_server": backup.server_name,
-                "hidden": len(plan.hidden),
-                "digests": "kept" if plan.digests is None else len(plan.digests),
-            },
+            # The scheduler sleeps until the next slot it knows of: wake it to read the new digests now.
+            self.bot.dispatch("digests_changed", plan.guild_id)
+        await self._audit(interaction, "import", result.audit_details(file_name))
+        return result
+
+    @app_commands.command(name="import", description="Restore settings, hidden articles and digests from an export")
+    @app_commands.describe(file="The YAML file /admin export made")
+    async def import_(self, interaction: discord.Interaction[NewsBot], file: discord.Attachment) -> None:
+        guild = self._guild(interaction)
+        backup = await self._read_backup(interaction, file)
+        plan = await self.backups.plan(guild.id, backup, GuildChannels(guild), user_id=interaction.user.id)
+        if not plan.needs_confirmation:
+            result = await self._apply_import(interaction, plan, file.filename)
+            await interaction.followup.send(
+                embed=import_embed(import_summary(plan, result), applied=True), ephemeral=True
+            )
+            return
+        view = ImportConfirmation(self, interaction.user.id, plan, file.filename)
+        view.origin = interaction
+        expires = datetime.now(UTC) + timedelta(seconds=self.confirm_timeout)
+        embed = import_embed(import_summary(plan), applied=False, expires=expires)
+        await interaction.followup.send(embed=embed, view=view, ephemeral=True)
+
+    async def confirm_import(self, interaction: discord.Interaction[Any], shown: ImportPlan, file_name: str) -> None:
+        """The moderator pressed Import: plan again (the server may have changed since the preview)
+        and apply only if the digests it removes are still the ones they saw."""
+        guild = self._guild(interaction)
+        plan = await self.backups.plan(guild.id, shown.backup, GuildChannels(guild), user_id=interaction.user.id)
+        if not plan.same_digests_as(shown):
+            embed = error_embed(
+                "This server's digests changed since you looked, so nothing was imported. "
+                "Run `/admin import` again to see what it would change now.",
+                "Import not applied",
+            )
+            await interaction.response.edit_message(embed=embed, view=None)
+            return
+        result = await self._apply_import(interaction, plan, file_name)
+        await interaction.response.edit_message(
+            embed=import_embed(import_summary(plan, result), applied=True), view=None
         )
-        await self._show_settings(interaction, title="Configuration imported", notes=plan.notes)
 
 
 async def setup(bot: NewsBot) -> None:

@@ -19,6 +19,7 @@ from discord.ext import commands
 
 from bot.client import NewsBot
 from bot.db.digest_types import Digest, NewDigest
+from bot.digests.limits import DEFAULT_ITEMS, MAX_ITEMS, MAX_PER_SERVER, MIN_ITEMS
 from bot.digests.schedule import WEEKDAY_NAMES, next_slot, schedule_for, timezone_suggestions
 from bot.digests.scheduler import Scheduler, SystemClock
 from bot.digests.service import (
@@ -34,13 +35,12 @@ from bot.modules._lookup import quote, resolve_topic, topic_choices
 from bot.modules._respond import reply, within_deadline
 from bot.render.embeds import DEFAULT_COLOR, fit_embed
 from bot.render.text import escape_markdown, masked_link
+from bot.server_config import MAX_QUALITY, MIN_QUALITY
 
 log = logging.getLogger(__name__)
 
-MAX_PER_SERVER: Final = 20
 RESTART_DELAY: Final = 60
 MAX_CHOICES: Final = 25
-DEFAULT_ITEMS: Final = 5
 _ID_RE: Final = re.compile(r"#?\s*(\d{1,18})")
 
 
@@ -245,8 +245,8 @@ class DigestCog(
         time="When, on the 24-hour clock: HH:MM",
         timezone="The timezone of that time (IANA name, e.g. Europe/London); default UTC",
         days="Every day, Monday to Friday, or once a week (on today's weekday)",
-        min_quality="Only articles of at least this quality",
-        max_items="At most this many articles per digest (1 to 10)",
+        min_quality=f"Only articles of at least this quality ({MIN_QUALITY} to {MAX_QUALITY})",
+        max_items=f"At most this many articles per digest ({MIN_ITEMS} to {MAX_ITEMS})",
     )
     @app_commands.autocomplete(topic=topic_autocomplete, timezone=timezone_autocomplete)
     async def add(
@@ -257,8 +257,8 @@ class DigestCog(
         time: app_commands.Range[str, 1, 20],
         timezone: app_commands.Range[str, 1, 64] = "UTC",
         days: Literal["daily", "weekdays", "weekly"] = "daily",
-        min_quality: app_commands.Range[int, 0, 1000] = 0,
-        max_items: app_commands.Range[int, 1, 10] = DEFAULT_ITEMS,
+        min_quality: app_commands.Range[int, MIN_QUALITY, MAX_QUALITY] = MIN_QUALITY,
+        max_items: app_commands.Range[int, MIN_ITEMS, MAX_ITEMS] = DEFAULT_ITEMS,
     ) -> None:
         assert interaction.guild is not None  # interaction_check
         topic_name = await resolve_topic(self.bot, topic, await self.bot.visibility_for(interaction.guild.id))

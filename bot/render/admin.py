@@ -191,3 +191,70 @@ def audit_embed_list(entries: Sequence[AuditEntry], *, limit: int) -> discord.Em
     embed.description = "\n".join(lines)
     embed.set_footer(text=f"Showing up to {limit}; /admin audit limit:25 shows more.")
     return fit_embed(embed)
+
+
+@dataclass(frozen=True, slots=True)
+class ImportSummary:
+    """What an import changes, as plain text lines: shown before a confirmation and after applying."""
+
+    source: str | None  # the server the file was exported from
+    changes: Sequence[str]  # settings that change, "name: old → new"
+    hidden: tuple[int, int]  # hidden articles now, and from the file
+    removed: Sequence[str]  # digests removed
+    added: Sequence[str]  # digests added
+    kept: int  # digests the file has too, left as they are
+    unmapped: Sequence[str]  # what names something this server does not have
+    notes: Sequence[str]
+
+
+def _lines(values: Sequence[str], empty: str = "none", limit: int = 6) -> str:
+    # Six fields of six lines stay well below the 6,000-character total, so the question above them is never cut.
+    shown = [f"• {escape_markdown(truncate(single_line(v), 120))}" for v in values[:limit]]
+    if len(values) > limit:
+        shown.append(f"… and {len(values) - limit:,} more")
+    return "\n".join(shown) or empty
+
+
+def import_embed(summary: ImportSummary, *, applied: bool, expires: datetime | None = None) -> discord.Embed:
+    """The answer to ``/admin import``: what it replaces and what cannot be mapped here. Before
+    applying (``applied=False``) it asks for confirmation; ``expires`` is when the buttons stop working."""
+    source = f" from **{escape_markdown(truncate(single_line(summary.source), 80))}**" if summary.source else ""
+    if applied:
+        title, colour = "Configuration imported", WARNING_COLOR if summary.unmapped or summary.notes else ADMIN_COLOR
+        description = f"The configuration{source} replaced this server's."
+    else:
+        title, colour = "Import: confirm first", WARNING_COLOR
+        description = (
+            f"The configuration{source} would replace this server's and **remove "
+            f"{_count(len(summary.removed), 'digest')}** it has now. Nothing has changed yet: press **Import** "
+            "to go ahead or **Cancel**."
+        )
+        if expires is not None:
+            description += f" The buttons stop working {discord.utils.format_dt(expires, 'R')}."
+    embed = discord.Embed(title=title, description=description, colour=colour)
+    embed.add_field(
+        name="Settings changed" if applied else "Settings that change", value=_lines(summary.changes), inline=False
+    )
+    before, after = summary.hidden
+    embed.add_field(name="Hidden articles", value=f"{before:,} → {after:,}", inline=False)
+    embed.add_field(name="Digests removed", value=_lines(summary.removed), inline=False)
+    added = _lines(summary.added)
+    if summary.kept:
+        added += f"\n({_count(summary.kept, 'digest')} the file has too stay as they are)"
+    embed.add_field(name="Digests added", value=added, inline=False)
+    if summary.unmapped:
+        embed.add_field(name="Not in this server (skipped)", value=_lines(summary.unmapped), inline=False)
+    if summary.notes:
+        embed.add_field(name="Notes", value=_lines(summary.notes), inline=False)
+    return fit_embed(embed)
+
+
+def import_closed_embed(*, expired: bool) -> discord.Embed:
+    """A confirmation that ended without importing: cancelled, or left until the buttons expired."""
+    if expired:
+        return discord.Embed(
+            title="Import expired",
+            description="Nothing was changed. Run `/admin import` again to import the file.",
+            colour=ADMIN_COLOR,
+        )
+    return discord.Embed(title="Import cancelled", description="Nothing was changed.", colour=ADMIN_COLOR)

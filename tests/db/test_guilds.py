@@ -6,10 +6,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.db import Database, open_database
+from bot.db import Database, open_database, pg_digests, pg_guilds, sqlite_digests, sqlite_guilds
+from bot.db.digest_types import DigestReplacement, NewDigest
 from bot.db.guild_types import GuildSettings, HiddenArticle
 from bot.db.types import Visibility
-from tests.db.conftest import INTEGRITY_ERRORS, ids, make_article, store
+from tests.db.conftest import EPOCH, INTEGRITY_ERRORS, ids, make_article, store
+from tests.db.test_digests import new_digest
 
 GUILD, OTHER, MOD = 111, 222, 999
 
@@ -119,6 +121,71 @@ async def test_a_failing_replace_leaves_the_old_configuration(db: Database) -> N
         await db.guilds.replace(GuildSettings(GUILD, min_quality=90), [broken], user_id=MOD)
     assert (await db.guilds.settings(GUILD)).min_quality == 10
     assert await db.guilds.hidden_ids(GUILD) == {"old"}
+
+
+async def test_replace_changes_the_digests_in_the_same_transaction(db: Database) -> None:
+    gone = await db.digests.add(new_digest(GUILD, topic="Old"))
+    kept = await db.digests.add(new_digest(GUILD, topic="Kept"))
+    theirs = await db.digests.add(new_digest(OTHER, topic="Theirs"))
+    await db.digests.begin_delivery(
+        gone.id, slot=None, nonce="n1", channel_id=10, article_ids=["a1"], payload="[]", at=EPOCH
+    )
+    paused = new_digest(GUILD, topic="New", paused=True, pause_reason="paused in the file", created_at=EPOCH)
+    removed = await db.guilds.replace(
+        GuildSettings(GUILD, min_quality=5),
+        [],
+        user_id=MOD,
+        digests=DigestReplacement(remove=(gone.id, theirs.id), add=(paused,)),
+    )
+    assert [d.id for d in removed] == [gone.id], "only this server's digests can be removed"
+    now = await db.digests.for_guild(GUILD)
+    assert [d.topic for d in now] == ["Kept", "New"] and now[0] == kept
+    assert now[1].paused and now[1].pause_reason == "paused in the file"
+    assert now[1].last_slot == EPOCH, "resuming an imported paused digest posts no slot from before it existed"
+    assert await db.digests.pending() == [], "the removed digest's deliveries went with it"
+    assert [d.id for d in await db.digests.for_guild(OTHER)] == [theirs.id]
+
+
+def _fail_on_second_call(monkeypatch: pytest.MonkeyPatch, module: object, name: str) -> None:
+    real = getattr(module, name)
+    calls = 0
+
+    def failing(*args: object) -> object:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise RuntimeError("injected failure")
+        return real(*args)
+
+    monkeypatch.setattr(module, name, failing)
+
+
+@pytest.mark.parametrize(
+    "where",
+    ["_hidden_params", "_new_digest_params"],
+    ids=["writing the second hidden article", "adding the second digest"],
+)
+async def test_a_failure_half_way_through_an_import_leaves_the_server_as_it_was(
+    db: Database, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    await db.guilds.save_settings(GuildSettings(GUILD, min_quality=10, blocked_topics=("AI",)), user_id=MOD)
+    await db.guilds.hide(GUILD, HiddenArticle("old", "Old", None, MOD))
+    old = await db.digests.add(new_digest(GUILD, topic="Old"))
+    before = (await db.guilds.settings(GUILD), await db.guilds.hidden(GUILD), await db.digests.for_guild(GUILD))
+    # Each backend writes through its own module's helper: inject the failure where this one writes.
+    postgres = type(db).__module__.startswith("bot.db.pg")
+    guilds_module, digests_module = (pg_guilds, pg_digests) if postgres else (sqlite_guilds, sqlite_digests)
+    _fail_on_second_call(monkeypatch, guilds_module if where == "_hidden_params" else digests_module, where)
+    new: list[NewDigest] = [new_digest(GUILD, topic="One"), new_digest(GUILD, topic="Two")]
+    with pytest.raises(RuntimeError, match="injected failure"):
+        await db.guilds.replace(
+            GuildSettings(GUILD, min_quality=90),
+            [HiddenArticle("n1", "New 1", None, MOD), HiddenArticle("n2", "New 2", None, MOD)],
+            user_id=MOD,
+            digests=DigestReplacement(remove=(old.id,), add=tuple(new)),
+        )
+    after = (await db.guilds.settings(GUILD), await db.guilds.hidden(GUILD), await db.digests.for_guild(GUILD))
+    assert after == before
 
 
 async def test_known_providers(db: Database) -> None:

@@ -16,6 +16,7 @@ import yaml
 
 from bot.catalog import fold
 from bot.client import NewsBot
+from bot.db import sqlite_digests, sqlite_guilds
 from bot.db.digest_types import NewDigest
 from bot.emulator import AttachmentFile, Overwrite, Perm
 from bot.emulator.models import Channel, Guild, Member, Message
@@ -24,7 +25,7 @@ from bot.harness import running_bot
 from bot.settings import Settings
 from bot.store.loader import load_directory
 from bot.store.models import Article
-from tests.e2e.conftest import World, embed_text
+from tests.e2e.conftest import World, button, embed_text
 
 pytestmark = pytest.mark.e2e
 
@@ -112,6 +113,15 @@ async def in_other(world: World, other: Other, sub: str, options: dict[str, Any]
 
 def listed_urls(message: Message) -> list[str]:
     return re.findall(r"\]\((https?://[^)]+)\)", message.embeds[0].get("description", ""))
+
+
+def unescaped(text: str) -> str:
+    """Text as Discord displays it (markdown escapes removed)."""
+    return re.sub(r"\\(.)", r"\1", text)
+
+
+def shown(message: Message, name: str) -> str:
+    return unescaped(field(message, name))
 
 
 def field(message: Message, name: str) -> str:
@@ -448,9 +458,13 @@ async def test_export_then_import_into_another_server(
         channel=other.channel,
     )
     assert "Configuration imported" in embed_text(imported), embed_text(imported)
-    assert field(imported, "min_quality") == "80"
-    assert field(imported, "log_channel") == log_b.mention, "the channel is found again by name"
-    assert field(imported, "hidden articles") == "1"
+    assert "min_quality: default → 80" in shown(imported, "Settings changed")
+    assert field(imported, "Hidden articles") == "0 → 1" and shown(imported, "Digests removed") == "none"
+    assert "Space in #news, weekly on Wednesdays at 08:30 (Europe/Paris)" in shown(imported, "Digests added")
+    settings_now = await admin(world, "config", user=other.moderator, guild=other.guild, channel=other.channel)
+    assert field(settings_now, "min_quality") == "80"
+    assert field(settings_now, "log_channel") == log_b.mention, "the channel is found again by name"
+    assert field(settings_now, "hidden articles") == "1"
 
     # The second server now behaves like the first.
     reply = await in_other(world, other, "article", {"article": target.id})
@@ -489,7 +503,7 @@ async def test_export_then_import_into_another_server(
             b"newsbot: 1\nsettings:\n  blocked_providers: ["
             + b", ".join(b"s%d.example.com" % i for i in range(60))
             + b"]\n",
-            "60 entries; at most 50",
+            "`settings.blocked_providers` (line 3) has more than 50 entries; at most 50 are allowed",
         ),
         (b"newsbot: 1\n" + b"#" * (2 * 1024 * 1024 + 10) + b"\n", "at most 2,048 KiB"),
     ],
@@ -535,3 +549,224 @@ async def test_owner_reload_is_for_the_application_owner_only(
         done = await send(world, "owner", "reload", user=owner, open_to_all=True)
         assert done.ephemeral and "for all 1 server" in embed_text(done) and "**1** new" in embed_text(done)
     emulator.assert_no_violations()
+
+
+def _nested(depth: int) -> bytes:
+    lines = [b"newsbot: 1", b"hidden:"] + [b"  " * i + b"- " for i in range(1, depth)]
+    return b"\n".join(lines) + b"x\n"
+
+
+HOSTILE_LIMIT = 2 * 1024 * 1024 - 64
+HOSTILE = [
+    (b"newsbot: 1\nhidden: " + b"[" * 50_000 + b"]" * 50_000 + b"\n", "exceeded maximum nesting depth"),
+    (_nested(300), "is nested too deep"),
+    (b"newsbot: 1\nsettings:\n  min_quality: " + b"9" * 5000 + b"\n", "is a number 5,000 characters long"),
+    (b"newsbot: 1\nexported_at: 2024-13-45\n", "“2024-13-45” is not a valid date"),
+    (b"newsbot: 1\nsettings:\n  min_quality: .nan\n", "must be a whole number from 0 to 164, not a decimal number"),
+    (b"newsbot: 1\nserver: {name: !!binary aGk=}\n", "has the YAML tag !!binary"),
+    (b"a: &a [x, x]\nb: &b [*a, *a]\nnewsbot: *b\n", "uses a YAML alias"),
+    (b"newsbot: 1\nnewsbot: 1\n", "has the key `newsbot` twice"),
+    (b"newsbot: 1\n1: x\n", "which YAML reads as a number"),
+    (b"newsbot: 1\nhidden: [{id: 2024-01-01}]\n", "`hidden[0].id` must be text, not a date"),
+    (b"newsbot: 1\nsettings: {min_quality: \xff}\n", "not UTF-8 text"),
+    (
+        b"newsbot: 1\nhidden:\n" + b"  - {id: article, title: a title, reason: spam}\n" * (HOSTILE_LIMIT // 48),
+        "`hidden` (line 5003) has more than 5,000 entries",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    HOSTILE,
+    ids=[
+        "deep flow nesting",
+        "deep block nesting",
+        "huge integer",
+        "impossible date",
+        "nan",
+        "binary tag",
+        "alias",
+        "duplicate key",
+        "number key",
+        "date for text",
+        "invalid utf-8",
+        "2 MB of hidden entries",
+    ],
+)
+async def test_a_hostile_file_gets_import_failed_privately(
+    admin_bot: NewsBot, world: World, content: bytes, expected: str
+) -> None:
+    await admin(world, "config", {"min_quality": 42})
+    reply = await admin(world, "import", {"file": AttachmentFile("backup.yaml", content)})
+    text = embed_text(reply)
+    assert reply.ephemeral and reply.embeds[0]["title"] == "Import failed", text
+    assert "Nothing was imported." in text and expected in text, text
+    assert field(await admin(world, "config"), "min_quality") == "42", "nothing was imported"
+
+
+async def _two_servers_with_digests(admin_bot: NewsBot, world: World, other: Other) -> tuple[bytes, int]:
+    """A backup of the first server, whose digests post in #news (the other server has one too)
+    and #announcements (only the first has it); the other server has a digest of its own."""
+    announcements = world.emulator.add_text_channel(world.guild, "announcements")
+    await world.emulator.wait_until(lambda: admin_bot.get_channel(announcements.id), what="#announcements")
+    now = datetime.now(UTC)
+    for channel, topic in ((world.channel, "Space"), (announcements, "Gaming")):
+        await admin_bot.db.digests.add(
+            NewDigest(world.guild.id, channel.id, topic, "08:30", "UTC", "daily", 0, 0, 5, now, 1)
+        )
+    await admin(world, "config", {"min_quality": 70})
+    _, data = attachment(await admin(world, "export"))
+    theirs = await admin_bot.db.digests.add(
+        NewDigest(other.guild.id, other.channel.id, "Weather", "18:00", "Europe/Paris", "weekdays", 0, 0, 3, now, 1)
+    )
+    return data, theirs.id
+
+
+async def _import_in_other(world: World, other: Other, data: bytes) -> tuple[Any, Message]:
+    result = await world.emulator.send_slash_command(
+        other.guild,
+        other.channel,
+        other.moderator,
+        "admin",
+        {"file": AttachmentFile("elsewhere.yaml", data)},
+        subcommand="import",
+    )
+    return result, await result.original_message(timeout=10)
+
+
+async def _other_state(admin_bot: NewsBot, other: Other) -> tuple[list[str], int | None]:
+    digests = [d.topic for d in await admin_bot.db.digests.for_guild(other.guild.id)]
+    return digests, (await admin_bot.db.guilds.settings(other.guild.id)).min_quality
+
+
+async def test_a_cross_server_import_shows_what_it_replaces_and_asks_first(
+    admin_bot: NewsBot, world: World, other: Other
+) -> None:
+    data, theirs = await _two_servers_with_digests(admin_bot, world, other)
+    _, preview = await _import_in_other(world, other, data)
+    text = embed_text(preview)
+    assert preview.ephemeral and preview.embeds[0]["title"] == "Import: confirm first", text
+    assert "remove 1 digest" in text and "Nothing has changed yet" in text
+    assert f"#{theirs} Weather in #news, on weekdays" in shown(preview, "Digests removed")
+    assert "Space in #news, daily at 08:30 (UTC)" in shown(preview, "Digests added")
+    assert "Digest about Gaming (#announcements): no such channel here" in field(
+        preview, "Not in this server (skipped)"
+    )
+    assert "min_quality: default → 70" in shown(preview, "Settings that change")
+    assert await _other_state(admin_bot, other) == (["Weather"], None), "nothing changes before the answer"
+
+    # Cancel changes nothing.
+    cancelled = await world.emulator.click_button(preview, button(preview, "Cancel")["custom_id"], other.moderator)
+    closed = await cancelled.original_message()
+    assert "Import cancelled" in embed_text(closed) and not closed.components
+    assert await _other_state(admin_bot, other) == (["Weather"], None)
+    assert all(e.action != "import" for e in await admin_bot.db.audit.latest(other.guild.id, 25))
+
+    # Import applies, and the audit names what was removed.
+    _, preview = await _import_in_other(world, other, data)
+    confirmed = await world.emulator.click_button(preview, button(preview, "Import")["custom_id"], other.moderator)
+    done = await confirmed.original_message()
+    assert "Configuration imported" in embed_text(done) and not done.components
+    assert await _other_state(admin_bot, other) == (["Space"], 70)
+    [entry] = [e for e in await admin_bot.db.audit.latest(other.guild.id, 25) if e.action == "import"]
+    assert entry.details["digests removed"] == [
+        f"#{theirs} Weather in #news, on weekdays (Monday to Friday) at 18:00 (Europe/Paris)"
+    ]
+    assert entry.details["not mapped"] == ["Digest about Gaming (#announcements): no such channel here."]
+    listing = await admin(world, "audit", user=other.moderator, guild=other.guild, channel=other.channel)
+    assert f"**import** · digests removed: #{theirs} Weather in #news" in unescaped(embed_text(listing))
+
+
+async def test_the_same_backup_again_asks_nothing_and_keeps_the_digests(
+    admin_bot: NewsBot, world: World, other: Other
+) -> None:
+    data, _ = await _two_servers_with_digests(admin_bot, world, other)
+    before = await admin_bot.db.digests.for_guild(world.guild.id)
+    reply = await admin(world, "import", {"file": AttachmentFile("same.yaml", data)})
+    assert "Configuration imported" in embed_text(reply) and not reply.components, embed_text(reply)
+    assert shown(reply, "Digests removed") == "none"
+    assert await admin_bot.db.digests.for_guild(world.guild.id) == before, "same digests, same ids and progress"
+
+
+async def test_an_unanswered_confirmation_expires_and_changes_nothing(
+    admin_bot: NewsBot, world: World, other: Other, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data, _ = await _two_servers_with_digests(admin_bot, world, other)
+    monkeypatch.setattr(admin_bot.get_cog("Admin"), "confirm_timeout", 0.5)
+    result, preview = await _import_in_other(world, other, data)
+    assert button(preview, "Import")
+    expired = await world.emulator.wait_until(
+        lambda: (m := result.original) is not None and "Import expired" in embed_text(m) and m,
+        timeout=5,
+        what="the confirmation to expire",
+    )
+    assert not expired.components, "no button is left to press"
+    assert await _other_state(admin_bot, other) == (["Weather"], None)
+
+
+@pytest.mark.parametrize("where", ["_hidden_params", "_new_digest_params"])
+async def test_a_failure_half_way_through_an_import_leaves_the_server_as_it_was(
+    admin_bot: NewsBot, world: World, other: Other, content_dir: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    target = published(content_dir)[0]
+    await admin(world, "hide", {"article": target.id})
+    data, _ = await _two_servers_with_digests(admin_bot, world, other)
+
+    def broken(*args: object) -> object:
+        raise RuntimeError("injected failure")
+
+    monkeypatch.setattr(sqlite_guilds if where == "_hidden_params" else sqlite_digests, where, broken)
+    _, preview = await _import_in_other(world, other, data)
+    confirmed = await world.emulator.click_button(preview, button(preview, "Import")["custom_id"], other.moderator)
+    answer = await confirmed.response()
+    assert answer.ephemeral and "something went wrong" in str(answer.data).lower()
+    assert await _other_state(admin_bot, other) == (["Weather"], None), "the digest removal was rolled back"
+    assert await admin_bot.db.guilds.hidden_ids(other.guild.id) == frozenset()
+
+
+async def test_a_failure_after_the_digests_leaves_them_as_they_were(
+    admin_bot: NewsBot, world: World, other: Other, content_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await admin(world, "hide", {"article": published(content_dir)[0].id})
+    data, theirs = await _two_servers_with_digests(admin_bot, world, other)
+    await admin_bot.db.digests.remove(theirs)  # nothing to remove: the import applies without asking
+
+    def broken(*args: object) -> object:
+        raise RuntimeError("injected failure")
+
+    monkeypatch.setattr(sqlite_guilds, "_hidden_params", broken)
+    _, reply = await _import_in_other(world, other, data)
+    assert "something went wrong" in embed_text(reply).lower()
+    assert await _other_state(admin_bot, other) == ([], None), "no digest was added"
+
+
+async def test_any_digest_digest_add_accepts_can_be_exported_and_imported(
+    admin_bot: NewsBot, world: World, other: Other
+) -> None:
+    command = next(c for c in world.emulator.registered_commands() if c["name"] == "digest")
+    add = next(o for o in command["options"] if o["name"] == "add")
+    limits = {o["name"]: (o.get("min_value"), o.get("max_value")) for o in add["options"]}
+    low, high = limits["min_quality"]
+    fewest, most = limits["max_items"]
+    for quality, items in ((low, fewest), (high, most)):
+        result = await world.emulator.send_slash_command(
+            world.guild,
+            world.channel,
+            world.moderator,
+            "digest",
+            {
+                "channel": world.channel.id,
+                "topic": "Space",
+                "time": "09:00",
+                "min_quality": quality,
+                "max_items": items,
+            },
+            subcommand="add",
+        )
+        assert "Digest scheduled" in embed_text(await result.original_message())
+    _, data = attachment(await admin(world, "export"))
+    _, imported = await _import_in_other(world, other, data)
+    assert "Configuration imported" in embed_text(imported), embed_text(imported)
+    stored = await admin_bot.db.digests.for_guild(other.guild.id)
+    assert [(d.min_quality, d.max_items) for d in stored] == [(low, fewest), (high, most)]
