@@ -43,6 +43,8 @@ topics:
   - Security
 related:
   - title: "<script>alert('related')</script>"
+    webUrl: "https://other.example.org/related-story"
+  - title: "A related story behind a script link"
     webUrl: "javascript:alert('related')"
     publishedDateTime: 2026-11-29T07:00:00Z
     provider:

@@ -48,8 +48,9 @@ async def test_hostile_article_text_is_escaped_everywhere(site: Site) -> None:
 async def test_article_page_links_only_safe_urls_and_hides_secured(site: Site) -> None:
     _, _, body = await fetch(site, f"/articles/{HOSTILE_ID}")
     assert 'href="https://evil.example.com/story?a=1&amp;b=%3C2%3E"' in body  # safe_url's encoding, then escaped
-    assert "javascript:" not in body  # the related link is shown as text, not a link
-    assert "&lt;script&gt;alert(&#39;related&#39;)" in body
+    assert "javascript:" not in body  # the store drops a related entry whose link is not http(s)
+    assert "&lt;script&gt;alert(&#39;related&#39;)" in body  # a related title is escaped
+    assert 'href="https://other.example.org/related-story"' in body
     assert "TOP-SECRET-BLOB" not in body
 
 
