@@ -6,8 +6,8 @@ prefixes follow ``bench.store_index.build_queries``. Two more query sets exercis
 that prefixes never reach: title words with one typo (past their first two letters, and starting no
 title word, so the correction tier runs) and topic names with one typo.
 
-``--against OLD.py`` loads another version of ``bot/catalog.py`` (for instance
-``git show REV:bot/catalog.py > /tmp/old.py``) and times both on the same catalog, alternating call by
+``--against OLD.py`` loads another version of ``bot/content/catalog.py`` (for instance
+``git show REV:bot/content/catalog.py > /tmp/old.py``) and times both on the same catalog, alternating call by
 call so that load from other processes falls on both alike.
 
     python -m bench.catalog_fuzzy [-n 100000] [--queries 400] [--against /tmp/old.py]
@@ -29,7 +29,7 @@ from types import ModuleType
 from typing import Any
 
 from bench import synth
-from bot import catalog as current_catalog
+from bot.content import catalog as current_catalog
 from bot.db.repository import CatalogEntry
 from bot.db.types import Visibility
 
@@ -166,7 +166,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=400)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=3, help="repeat every query set this many times")
-    parser.add_argument("--against", type=Path, help="another version of bot/catalog.py to time alongside")
+    parser.add_argument("--against", type=Path, help="another version of bot/content/catalog.py to time alongside")
     opts = parser.parse_args()
 
     started = time.perf_counter()

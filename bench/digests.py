@@ -1,7 +1,7 @@
 """Benchmark of scheduled digests: 10,000 digests over 1,000 servers against a real SQLite index.
 
 The index is ``bench.synth``'s synthetic store (10k articles by default), indexed with the real
-``bot.indexing.reindex``. Digests are stored through the real repository with a realistic spread:
+``bot.content.indexing.reindex``. Digests are stored through the real repository with a realistic spread:
 topics weighted by their article counts, 14 common timezones, most digests at 09:00 or 08:00 local
 time, the rest on quarter hours, 70% daily, 20% weekdays, 10% weekly. "Now" is a moment inside the
 synthetic store's busiest period, so windows hold news.
@@ -151,12 +151,12 @@ def _plan(topics: Sequence[tuple[str, int]], opts: Options) -> list[dict[str, An
 
 
 async def run(opts: Options) -> Result:
+    from bot.content.indexing import reindex
     from bot.db import Database
     from bot.db.digest_types import NewDigest
     from bot.db.types import Visibility
     from bot.digests.schedule import next_slots
     from bot.digests.service import DigestService, schedule_of
-    from bot.indexing import reindex
 
     store, reused = ensure_store(opts.size, seed=opts.seed, base=opts.base)
     _log(f"store of {opts.size:,} articles {'reused' if reused else 'generated'} at {store.content}")

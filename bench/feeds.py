@@ -25,12 +25,12 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.content.indexing import reindex
 from bot.db import Database
 from bot.feeds.config import FeedConfig, save_feeds
 from bot.feeds.fetch import FetchLimits
 from bot.feeds.known import IndexedUrls
 from bot.feeds.service import FeedService, FeedsSetup
-from bot.indexing import reindex
 
 FEEDS = 1_000
 ENTRIES = 50

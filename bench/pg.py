@@ -33,10 +33,10 @@ P99_TARGET_MS = 20.0
 
 
 async def measure(store: SynthStore, url: str, queries: int) -> dict[str, float]:
-    from bot.catalog import Catalog
+    from bot.content.catalog import Catalog
+    from bot.content.indexing import reindex
     from bot.db import open_database
     from bot.db.types import Visibility
-    from bot.indexing import reindex
     from bot.store import loader
 
     out: dict[str, float] = {}

@@ -1,6 +1,6 @@
 """Slash-command round trip through the emulator at 100k articles (issue #3).
 
-The real bot (unmodified discord.py, ``bot.harness.running_bot``) serves a synthetic store; the
+The real bot (unmodified discord.py, ``bot.demo.harness.running_bot``) serves a synthetic store; the
 emulator dispatches INTERACTION_CREATE over the gateway and times until the bot's first callback
 arrives over REST. Reported per kind as p50/p99, plus sustained interactions per second with 50
 in flight. The naive figure beside each is the time a linear-scan server (``bench.naive``) needs

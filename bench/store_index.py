@@ -1,6 +1,6 @@
 """Benchmark of the article store and index against the naive baseline (``bench.naive``).
 
-For each size: cold index (fresh database) with ``bot.indexing.reindex``, warm reindex with no
+For each size: cold index (fresh database) with ``bot.content.indexing.reindex``, warm reindex with no
 change, reindex after rewriting 100 titles; query latency (p50/p99) through the real async API
 (``ArticleRepository`` on aiosqlite, ``Catalog`` for autocomplete) exactly as a command handler
 calls it; throughput under 50 concurrent mixed queries; and the memory of a fresh serving process
@@ -210,10 +210,10 @@ class OurRun:
 
 
 async def run_ours(store: SynthStore, db_path: Path, queries: QuerySet, opts: Options) -> OurRun:
-    from bot.catalog import Catalog
+    from bot.content.catalog import Catalog
+    from bot.content.indexing import reindex
     from bot.db import Database
     from bot.db.types import Visibility
-    from bot.indexing import reindex
     from bot.store import loader
 
     run = OurRun()
@@ -432,9 +432,9 @@ def status():
 mode, db_path = sys.argv[1], Path(sys.argv[2])
 import discord  # the bot imports it at startup, so it belongs in the figure
 from bot.db import Database
-from bot.catalog import Catalog
+from bot.content.catalog import Catalog
 from bot.db.types import Visibility
-from bot.indexing import reindex
+from bot.content.indexing import reindex
 from bench import naive
 result = {}
 gc.collect()

@@ -189,7 +189,7 @@ def _describe_report(report: IndexReport, root: Path) -> str:
 
 
 async def _index(settings: Settings, root: Path) -> IndexReport:
-    from bot.indexing import ContentUnavailable, reindex
+    from bot.content.indexing import ContentUnavailable, reindex
 
     async with _open_db(settings) as db:
         with _progress() as progress:
@@ -506,19 +506,19 @@ _FEEDS_ACTIONS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.runner import run_bot
+    from bot.app.runner import run_bot
 
     return run_bot(settings)
 
 
 def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.runner import sync_commands
+    from bot.app.runner import sync_commands
 
     return sync_commands(settings)
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.demo import run_demo
+    from bot.demo.tour import run_demo
 
     return run_demo(settings)
 

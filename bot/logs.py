@@ -3,7 +3,7 @@
 Log calls pass those ids as ``extra`` (``log.info("...", extra={"guild": ..., "channel": ...})``).
 In text (the default) they follow the message as ``key=value``; with ``NEWSBOT_LOG_FORMAT=json``
 every line is one JSON object with them as fields, for log collectors. Filters attached to the
-handler (the token redaction in ``bot.runner``) run before either formatter, so both stay clean.
+handler (the token redaction in ``bot.app.runner``) run before either formatter, so both stay clean.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from bot.store.loader import load_directory
-from tests.test_indexing import article_text
+from tests.content.test_indexing import article_text
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTENT = ROOT / "content"

@@ -2,7 +2,7 @@
 
 ``await open_database(settings.database)`` returns SQLite's ``Database`` or PostgreSQL's
 ``PgDatabase``, both with ``articles`` (``ArticleRepository``), ``index`` (``IndexStore``, for
-``bot.indexing``), ``meta``, ``digests``, ``guilds`` and ``audit``.
+``bot.content.indexing``), ``meta``, ``digests``, ``guilds`` and ``audit``.
 """
 
 from bot.db.database import Database

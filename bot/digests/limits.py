@@ -1,6 +1,6 @@
 """How many digests a server may have and how large one may be.
 
-``/digest add`` and the backup validator (``bot.server_config``) both read these, so a digest one
+``/digest add`` and the backup validator (``bot.guilds.backup``) both read these, so a digest one
 accepts the other accepts too. The schema's CHECK on ``digests.max_items`` (migration 004) says the same.
 """
 

@@ -1,10 +1,10 @@
 """A local Discord for the end-to-end tests and ``make demo``: REST under ``/api/v10`` and a gateway.
 
 The unmodified discord.py client talks to it over loopback once pointed at it with
-``configure_discord(emulator.api_base, emulator.gateway_url)`` (``bot.emulator.endpoints``, re-exported
-by ``bot.endpoints``; it returns the previous endpoints for ``restore_discord``). The package imports
-nothing else of ``bot/``. Every request body the bot sends is validated against Discord's OpenAPI
-document (``spec/openapi.json``) and the limits Discord documents outside it (content <= 2,000, <= 10
+``configure_discord(emulator.api_base, emulator.gateway_url)`` (``bot.app.endpoints``; it returns the
+previous endpoints for ``restore_discord``). The package imports nothing from the rest of ``bot/``.
+Every request body the bot sends is validated against Discord's OpenAPI document
+(``spec/openapi.json``) and the limits Discord documents outside it (content <= 2,000, <= 10
 embeds, <= 6,000 embed characters per message, command names, ``allowed_mentions`` that both parse and
 list a kind), plus the project's rule that nothing in a message's text may ping (``allowed_mentions``
 with ``parse: []`` and no users on every new message; a role listed by id is the one ping allowed).
@@ -113,13 +113,6 @@ Example::
 Stop the bot before the emulator: a client whose server vanishes keeps trying to reconnect.
 """
 
-from bot.emulator.endpoints import (
-    DiscordEndpoints,
-    configure_discord,
-    current_endpoints,
-    discord_endpoints,
-    restore_discord,
-)
 from bot.emulator.errors import Violation
 from bot.emulator.interactions import AttachmentFile, Callback, CallbackType, InteractionResult, InteractionType
 from bot.emulator.models import Channel, ForumTag, Guild, Member, Message, Role, User
@@ -133,7 +126,6 @@ __all__ = [
     "Callback",
     "CallbackType",
     "Channel",
-    "DiscordEndpoints",
     "Emulator",
     "ForumTag",
     "Guild",
@@ -146,8 +138,4 @@ __all__ = [
     "Role",
     "User",
     "Violation",
-    "configure_discord",
-    "current_endpoints",
-    "discord_endpoints",
-    "restore_discord",
 ]

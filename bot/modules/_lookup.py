@@ -12,7 +12,7 @@ from bot.errors import UserFacingError
 from bot.render.text import escape_markdown, single_line, truncate
 
 if TYPE_CHECKING:
-    from bot.client import NewsBot
+    from bot.app.client import NewsBot
 
 MAX_CHOICES = 25  # Discord's limit for autocomplete
 

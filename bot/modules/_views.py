@@ -12,10 +12,10 @@ from typing import Any, Protocol, cast
 
 import discord
 
+from bot.app.tree import APOLOGY, error_embed, send_private
 from bot.db.types import ArticleSummary, Page
 from bot.errors import UserFacingError
 from bot.render.embeds import list_embed
-from bot.tree import APOLOGY, error_embed, send_private
 
 log = logging.getLogger(__name__)
 

@@ -20,29 +20,13 @@ from discord import app_commands
 from discord.ext import commands
 
 import bot as package
-from bot.catalog import fold
-from bot.client import NewsBot
+from bot.app.client import NewsBot
+from bot.app.tree import APOLOGY, error_embed, send_private
+from bot.content.catalog import fold
+from bot.content.indexing import ContentUnavailable
 from bot.db.guild_types import HiddenArticle
 from bot.errors import UserFacingError
-from bot.indexing import ContentUnavailable
-from bot.modules._checks import Refused
-from bot.modules._lookup import quote
-from bot.policy import ServerPolicy
-from bot.render.admin import (
-    ADMIN_COLOR,
-    BotStats,
-    ImportSummary,
-    SettingsView,
-    audit_embed_list,
-    import_closed_embed,
-    import_embed,
-    reload_embed,
-    settings_embed,
-    stats_embed,
-)
-from bot.render.embeds import fit_embed
-from bot.render.text import single_line, truncate
-from bot.server_config import (
+from bot.guilds.backup import (
     EVERYTHING,
     MAX_HIDDEN,
     MAX_IMPORT_BYTES,
@@ -60,8 +44,24 @@ from bot.server_config import (
     parse_backup,
     parse_list_option,
 )
+from bot.guilds.policy import ServerPolicy
+from bot.modules._checks import Refused
+from bot.modules._lookup import quote
+from bot.render.admin import (
+    ADMIN_COLOR,
+    BotStats,
+    ImportSummary,
+    SettingsView,
+    audit_embed_list,
+    import_closed_embed,
+    import_embed,
+    reload_embed,
+    settings_embed,
+    stats_embed,
+)
+from bot.render.embeds import fit_embed
+from bot.render.text import single_line, truncate
 from bot.store.models import Article
-from bot.tree import APOLOGY, error_embed, send_private
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ def missing_post_permissions(channel: discord.abc.GuildChannel, me: discord.Memb
 
 
 class GuildChannels:
-    """The server's text channels as ``bot.server_config`` sees them (``ServerChannels``)."""
+    """The server's text channels as ``bot.guilds.backup`` sees them (``ServerChannels``)."""
 
     def __init__(self, guild: discord.Guild) -> None:
         self._guild = guild

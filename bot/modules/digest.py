@@ -17,7 +17,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.client import NewsBot
+from bot.app.client import NewsBot
+from bot.app.respond import reply, within_deadline
 from bot.db.digest_types import Digest, NewDigest
 from bot.digests.limits import DEFAULT_ITEMS, MAX_ITEMS, MAX_PER_SERVER, MIN_ITEMS
 from bot.digests.schedule import WEEKDAY_NAMES, next_slot, schedule_for, timezone_suggestions
@@ -30,12 +31,11 @@ from bot.digests.service import (
     schedule_of,
 )
 from bot.errors import UserFacingError
+from bot.guilds.backup import MAX_QUALITY, MIN_QUALITY
 from bot.modules._checks import Refused
 from bot.modules._lookup import quote, resolve_topic, topic_choices
-from bot.modules._respond import reply, within_deadline
 from bot.render.embeds import DEFAULT_COLOR, fit_embed
 from bot.render.text import escape_markdown, masked_link
-from bot.server_config import MAX_QUALITY, MIN_QUALITY
 
 log = logging.getLogger(__name__)
 

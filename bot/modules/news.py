@@ -10,11 +10,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.client import NewsBot
+from bot.app.client import NewsBot
+from bot.app.respond import reply, within_deadline
 from bot.db.types import Page, Visibility
 from bot.errors import UserFacingError
 from bot.modules._lookup import MAX_CHOICES, quote, resolve_topic, topic_choices
-from bot.modules._respond import reply, within_deadline
 from bot.modules._views import ArticleView, PageSource, ResultsView, link_view
 from bot.render.embeds import article_embed, related_embed, topics_embed
 from bot.store.models import Article

@@ -16,7 +16,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.client import NewsBot
+from bot.app.client import NewsBot
+from bot.content.indexing import ContentUnavailable
 from bot.errors import UserFacingError
 from bot.feeds.config import FeedsConfigError
 from bot.feeds.known import IndexedUrls
@@ -24,7 +25,6 @@ from bot.feeds.report import describe
 from bot.feeds.service import FeedService, FeedsSetup
 from bot.feeds.state import StateError
 from bot.feeds.task import FeedTask
-from bot.indexing import ContentUnavailable
 from bot.modules._checks import Refused
 from bot.render.admin import reload_embed
 

@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING, Protocol
 import discord
 
 if TYPE_CHECKING:
-    from bot.catalog import Catalog
+    from bot.content.catalog import Catalog
     from bot.db import DatabaseHandle as Database
-    from bot.policy import Policy
+    from bot.guilds.policy import Policy
     from bot.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -1,5 +1,5 @@
 """The control panel: the member's servers, and one server's settings, hidden articles, digests
-and audit log (read-only for now; see ``app.mount_panel`` for where the actions go).
+and audit log (read-only for now; see ``routes.mount_panel`` for where the actions go).
 
 Every request re-checks Manage Server through ``MemberAccess`` (the bot's own view of the member),
 whatever the login said.
@@ -14,9 +14,9 @@ import discord
 from aiohttp import web
 
 from bot.db.digest_types import Digest
+from bot.guilds.policy import ServerPolicy
 from bot.panel.app import Panel
 from bot.panel.security import Session
-from bot.policy import ServerPolicy
 from bot.render.admin import MAX_DETAIL_CHARS, SettingsView
 from bot.render.text import single_line, truncate
 

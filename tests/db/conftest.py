@@ -13,10 +13,10 @@ from typing import Any
 import asyncpg
 import pytest
 
+from bot.content.indexing import prepare
 from bot.db import Database, DatabaseHandle, open_database
 from bot.db.repository import FileRow, IndexBatch
 from bot.db.types import IndexReport
-from bot.indexing import prepare
 from bot.store.models import Article, Provider, RelatedRef
 from tests import postgres
 from tests.postgres import postgres_url  # noqa: F401  (the session fixture)

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from bot.client import NewsBot
+from bot.app.client import NewsBot
+from bot.demo.harness import running_bot
 from bot.emulator import Emulator, Perm
 from bot.emulator.models import Channel, Guild, Member, Message, Role
-from bot.harness import running_bot
 from bot.settings import Settings
 from tests import postgres
 from tests.postgres import postgres_url  # noqa: F401  (the session fixture, for NEWSBOT_E2E_DATABASE)

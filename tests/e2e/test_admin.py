@@ -14,14 +14,14 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.catalog import fold
-from bot.client import NewsBot
+from bot.app.client import NewsBot
+from bot.content.catalog import fold
 from bot.db import sqlite_digests, sqlite_guilds
 from bot.db.digest_types import NewDigest
+from bot.demo.harness import running_bot
 from bot.emulator import AttachmentFile, Overwrite, Perm
 from bot.emulator.models import Channel, Guild, Member, Message
 from bot.emulator.permissions import MEMBER_OVERWRITE
-from bot.harness import running_bot
 from bot.settings import Settings
 from bot.store.loader import load_directory
 from bot.store.models import Article
@@ -322,7 +322,7 @@ async def test_log_channel_announces_admin_actions(
 
     # The bot loses its permission there later: announcing fails quietly, the action still happens.
     log_channel.overwrites.append(Overwrite(emulator.bot_user.id, MEMBER_OVERWRITE, deny=Perm.SEND_MESSAGES))
-    with caplog.at_level(logging.WARNING, logger="bot.audit"):
+    with caplog.at_level(logging.WARNING, logger="bot.guilds.audit"):
         reply = await admin(world, "unhide", {"article": target.id})
         await admin_bot.auditor.wait_announced()
     assert "visible again" in embed_text(reply)

@@ -12,14 +12,14 @@ from typing import Any
 
 import pytest
 
-from bot.client import NewsBot
+from bot.app.client import NewsBot
 from bot.db import Database
+from bot.demo.harness import running_bot
 from bot.digests.schedule import nonce_for
 from bot.digests.service import DigestService
 from bot.emulator import Perm
 from bot.emulator.models import Message
 from bot.emulator.permissions import MEMBER_OVERWRITE, Overwrite
-from bot.harness import running_bot
 from bot.settings import Settings
 from tests.e2e.conftest import World, embed_text
 

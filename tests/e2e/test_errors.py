@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-import bot.modules._respond as respond
+import bot.app.respond as respond
 import bot.modules._views as views
-from bot.client import NewsBot
+from bot.app.client import NewsBot
 from bot.emulator import Emulator
 from tests.e2e.conftest import World, button, components, embed_text
 
@@ -68,7 +68,7 @@ async def test_slow_work_is_deferred_so_discord_never_times_out(
 async def test_buttons_switch_off_when_the_view_expires(
     world: World, settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bot.harness import running_bot
+    from bot.demo.harness import running_bot
 
     monkeypatch.setattr(views, "VIEW_TIMEOUT", 0.5)
     async with running_bot(world.emulator, settings):

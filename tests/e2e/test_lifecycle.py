@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.client import NewsBot
+from bot.app.client import NewsBot
+from bot.demo.harness import running_bot
 from bot.emulator import Emulator
-from bot.harness import running_bot
 from bot.settings import Settings
 from tests.e2e.conftest import World, embed_text
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.client import NewsBot
-from bot.harness import running_bot
+from bot.app.client import NewsBot
+from bot.demo.harness import running_bot
 from bot.settings import Settings
 from bot.store.loader import load_directory
 from bot.store.models import Article

@@ -19,9 +19,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.client import NewsBot
+from bot.app.client import NewsBot
 from bot.db.types import Visibility
-from bot.harness import running_bot
+from bot.demo.harness import running_bot
 from bot.logs import JsonFormatter
 from bot.settings import Settings
 from tests.e2e.conftest import World, embed_text
@@ -70,8 +70,8 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
 
 
 def status_url(bot: NewsBot, path: str) -> str:
-    assert bot.ops.server is not None, "NEWSBOT_HTTP_PORT set: the status server runs"
-    return bot.ops.server.url + path
+    assert bot.operations.server is not None, "NEWSBOT_HTTP_PORT set: the status server runs"
+    return bot.operations.server.url + path
 
 
 async def get_json(http: aiohttp.ClientSession, url: str) -> tuple[int, dict[str, Any]]:
@@ -147,8 +147,8 @@ async def test_healthz_is_200_when_connected_and_503_once_the_gateway_is_gone(
 
 async def healthcheck(bot: NewsBot) -> tuple[int, str]:
     """What Docker's HEALTHCHECK runs, in a separate process, configured like the bot."""
-    assert bot.ops.server is not None
-    env = {**os.environ, "NEWSBOT_HTTP_PORT": str(bot.ops.server.port)}
+    assert bot.operations.server is not None
+    env = {**os.environ, "NEWSBOT_HTTP_PORT": str(bot.operations.server.port)}
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot.healthcheck", cwd=ROOT, env=env, stdout=PIPE, stderr=PIPE
     )
@@ -186,12 +186,12 @@ async def test_healthz_is_503_when_the_database_cannot_answer(
 
 
 async def test_status_server_binds_loopback_only_by_default(ops_bot: NewsBot) -> None:
-    assert ops_bot.ops.server is not None
-    assert ops_bot.ops.server.url.startswith("http://127.0.0.1:")
+    assert ops_bot.operations.server is not None
+    assert ops_bot.operations.server.url.startswith("http://127.0.0.1:")
 
 
 async def test_no_status_server_without_a_port(bot: NewsBot) -> None:
-    assert bot.ops.server is None
+    assert bot.operations.server is None
 
 
 # --- metrics ----------------------------------------------------------------------------------
@@ -238,10 +238,10 @@ async def test_metrics_move_when_commands_run(ops_bot: NewsBot, world: World, ht
 async def test_each_command_is_logged_once_with_the_ids_to_trace_it(
     bot: NewsBot, world: World, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.INFO, logger="bot.telemetry"):
+    with caplog.at_level(logging.INFO, logger="bot.ops.telemetry"):
         await command(world, "latest")
         await eventually(lambda: _assert_logged(caplog), what="the command's log line")
-    [record] = [r for r in caplog.records if r.name == "bot.telemetry"]
+    [record] = [r for r in caplog.records if r.name == "bot.ops.telemetry"]
     line = json.loads(JsonFormatter().format(record))
     assert line["command"] == "news latest" and line["outcome"] == "ok"
     assert line["guild"] == world.guild.id and line["channel"] == world.channel.id and line["user"] == world.alice.id
@@ -249,7 +249,7 @@ async def test_each_command_is_logged_once_with_the_ids_to_trace_it(
 
 
 def _assert_logged(caplog: pytest.LogCaptureFixture) -> None:
-    assert any(r.name == "bot.telemetry" for r in caplog.records)
+    assert any(r.name == "bot.ops.telemetry" for r in caplog.records)
 
 
 # --- live content -----------------------------------------------------------------------------

@@ -23,12 +23,12 @@ from typing import Any
 import aiohttp
 import pytest
 
+from bot.app.sharding import shard_for
 from bot.db import Database
 from bot.db.digest_types import NewDigest
 from bot.emulator import Emulator
 from bot.emulator.models import Channel, Guild, Member
 from bot.settings import Settings
-from bot.sharding import shard_for
 from tests.e2e.conftest import embed_text
 from tests.ops.scrape import parse
 
@@ -131,7 +131,7 @@ async def bot_processes(
 
 
 def command_events(bot: BotProcess) -> list[dict[str, Any]]:
-    return [line for line in bot.log_lines() if line["logger"] == "bot.telemetry"]
+    return [line for line in bot.log_lines() if line["logger"] == "bot.ops.telemetry"]
 
 
 async def wait_for(predicate: Callable[[], bool], what: str, timeout: float = 10.0) -> None:  # noqa: ASYNC109

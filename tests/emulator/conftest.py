@@ -11,7 +11,8 @@ import discord
 import pytest
 from discord import app_commands
 
-from bot.emulator import Emulator, configure_discord, restore_discord
+from bot.app.endpoints import configure_discord, restore_discord
+from bot.emulator import Emulator
 
 
 class EmulatedClient(discord.Client):

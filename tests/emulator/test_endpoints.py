@@ -14,14 +14,14 @@ import yarl
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
-from bot.emulator import (
+from bot.app.endpoints import (
     DiscordEndpoints,
-    Emulator,
     configure_discord,
     current_endpoints,
     discord_endpoints,
     restore_discord,
 )
+from bot.emulator import Emulator
 from tests.emulator.conftest import EmulatedClient
 
 

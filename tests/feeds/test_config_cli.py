@@ -112,8 +112,8 @@ def test_housekeeping_removes_only_old_fetched_files(tmp_path: Path) -> None:
 
 
 async def test_housekeeping_runs_with_every_refresh_and_the_index_follows(tmp_path: Path) -> None:
+    from bot.content.indexing import reindex
     from bot.db import Database
-    from bot.indexing import reindex
     from tests.feeds.conftest import make_store
 
     store = make_store(tmp_path, keep_days=90)

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
+from bot.demo.harness import running_bot
 from bot.emulator import Emulator, Perm
 from bot.feeds.config import FeedConfig, save_feeds
-from bot.harness import running_bot
 from bot.settings import Settings
 from tests.e2e.conftest import CONTENT, embed_text
 from tests.feeds.conftest import FeedServer

@@ -7,7 +7,7 @@ from pathlib import Path
 import discord
 from discord import app_commands
 
-from bot.client import NewsBot, discover_extensions
+from bot.app.client import NewsBot, discover_extensions
 from bot.settings import Settings
 
 

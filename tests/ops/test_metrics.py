@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.client import NewsBot
+from bot.app.client import NewsBot
 from bot.db.types import IndexReport
-from bot.metrics import AUTOCOMPLETE_BUCKETS, BotMetrics
+from bot.ops.metrics import AUTOCOMPLETE_BUCKETS, BotMetrics
 from bot.settings import Settings
 from bot.store.models import LoadIssue
 from tests.ops.scrape import PROMETHEUS_ACCEPT, Scrape, parse

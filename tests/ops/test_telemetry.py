@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.client import NewsBot
+from bot.app.client import NewsBot
 from bot.settings import Settings
 from tests.ops.scrape import Scrape, parse
 

@@ -14,10 +14,10 @@ from urllib.parse import parse_qsl, urlsplit
 import aiohttp
 import pytest
 
-from bot.client import NewsBot
+from bot.app.client import NewsBot
+from bot.demo.harness import running_bot
 from bot.emulator import Emulator, Perm
 from bot.emulator.models import Guild, Member
-from bot.harness import running_bot
 from bot.panel.app import PANEL, Panel
 from bot.settings import Secret, Settings, WebSettings
 
@@ -73,7 +73,7 @@ class Site:
 
     @property
     def panel(self) -> Panel:
-        server = self.bot.ops.server
+        server = self.bot.operations.server
         assert server is not None and server._runner is not None
         return server._runner.app[PANEL]
 

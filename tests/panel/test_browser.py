@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -83,8 +84,14 @@ async def run(step: Callable[[], T]) -> T:
 
 
 def _text(driver: Any) -> str:
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
 
+    for _ in range(20):
+        try:
+            return str(driver.find_element(By.TAG_NAME, "body").text)
+        except StaleElementReferenceException:  # a navigation was still replacing the document
+            time.sleep(0.1)
     return str(driver.find_element(By.TAG_NAME, "body").text)
 
 
@@ -95,6 +102,17 @@ def _log_in(driver: Any, site: Site, user_id: int) -> None:
     assert driver.current_url.startswith(site.emulator.base_url + "/oauth2/authorize"), driver.current_url
     driver.find_element(By.ID, f"user-{user_id}").click()
     driver.find_element(By.ID, "authorize").click()
+    _settle(driver, site.base)
+
+
+def _settle(driver: Any, origin: str) -> None:
+    """Wait until the redirects after a form post land back on ``origin`` and the page has loaded
+    (reading the page during the navigation finds a stale document on a busy machine)."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, 20).until(
+        lambda d: d.current_url.startswith(origin) and d.execute_script("return document.readyState") == "complete"
+    )
 
 
 def _csp_errors(driver: Any) -> list[str]:

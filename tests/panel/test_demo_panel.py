@@ -6,9 +6,9 @@ from pathlib import Path
 
 import aiohttp
 
-from bot.demo import with_web_pages
+from bot.demo.harness import running_bot
+from bot.demo.tour import with_web_pages
 from bot.emulator import Emulator, Perm
-from bot.harness import running_bot
 from bot.settings import Settings
 from tests.panel.conftest import CONTENT
 
