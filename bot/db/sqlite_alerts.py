@@ -239,7 +239,13 @@ class SqliteAlertRepository:
         )
         return [
             ArrivedArticle(
-                str(r[0]), str(r[1]), str(r[2] or ""), tuple(json.loads(r[3])), str(r[4]), int(r[5]), bool(r[6]),
+                str(r[0]),
+                str(r[1]),
+                str(r[2] or ""),
+                tuple(json.loads(r[3])),
+                str(r[4]),
+                int(r[5]),
+                bool(r[6]),
                 from_epoch(r[7]),
             )
             for r in rows
@@ -291,6 +297,22 @@ class SqliteAlertRepository:
         )
         return len(results[0]) + len(results[1])
 
+    async def drop(self, alert_id: int, article_ids: Collection[str], skip: Skip, at: datetime) -> None:
+        await self._write(
+            [
+                (
+                    "DELETE FROM alert_items WHERE alert_id = ? AND delivery_id IS NULL "
+                    "AND article_id IN (SELECT value FROM json_each(?))",
+                    [alert_id, json.dumps(list(article_ids))],
+                ),
+                (
+                    "UPDATE alerts SET last_skip_article = ?, last_skip_title = ?, last_skip_reason = ?, "
+                    "last_skip_at = ? WHERE id = ?",
+                    [skip.article_id, skip.title, skip.reason, epoch(at), alert_id],
+                ),
+            ]
+        )
+
     # --- delivery ----------------------------------------------------------------------------------
 
     async def with_work(self) -> list[int]:
@@ -302,7 +324,8 @@ class SqliteAlertRepository:
 
     async def waiting(self, alert_id: int) -> list[AlertItem]:
         rows = await self._rows(
-            f"SELECT {_ITEM_COLUMNS} FROM alert_items WHERE alert_id = ? AND delivery_id IS NULL ORDER BY seq, article_id",
+            f"SELECT {_ITEM_COLUMNS} FROM alert_items WHERE alert_id = ? AND delivery_id IS NULL "
+            "ORDER BY seq, article_id",
             [alert_id],
         )
         return [_item(r) for r in rows]
@@ -377,7 +400,8 @@ class SqliteAlertRepository:
             [
                 ("UPDATE alert_items SET delivery_id = NULL WHERE delivery_id = ?", [delivery_id]),
                 (
-                    "UPDATE alert_deliveries SET state = 'abandoned', plan = '', finished_at = ?, note = ? WHERE id = ?",
+                    "UPDATE alert_deliveries SET state = 'abandoned', plan = '', finished_at = ?, note = ? "
+                    "WHERE id = ?",
                     [epoch(at), note, delivery_id],
                 ),
             ]
