@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import secrets
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -206,10 +207,11 @@ class AlertService:
         self._locks.pop(alert_id, None)
 
     def _nonce(self, kind: str, alert_id: int) -> str:
-        # Unique per process and alert: milliseconds, never twice the same (one owner per alert).
+        # Milliseconds never twice the same in a process, and a random tail so that a restarted
+        # process (or a clock set back) does not repeat an earlier delivery's nonce.
         ms = max(int(self.clock().timestamp() * 1000), self._last_ms + 1)
         self._last_ms = ms
-        nonce = f"{kind}{base36(alert_id)}-{base36(ms)}"
+        nonce = f"{kind}{base36(alert_id)}-{base36(ms)}{base36(secrets.randbelow(36**3)):0>3}"
         assert len(nonce) + 3 <= MAX_NONCE  # room for ".NN" step suffixes
         return nonce
 
@@ -256,16 +258,17 @@ class AlertService:
             alert = await self.repo.get(alert_id)
             if alert is None:
                 return Outcome("idle", "the alert was removed")
+            finished = Outcome("idle")
             for delivery in await self.repo.pending(alert.id):
-                outcome = await self._complete(delivery, alert)
-                if outcome.kind in ("paused", "retry"):
-                    return outcome
+                finished = await self._complete(delivery, alert)
+                if finished.kind in ("paused", "retry"):
+                    return finished
             alert = await self.repo.get(alert_id)
             if alert is None or alert.paused:
                 return Outcome("idle", "paused")
             waiting = await self.repo.waiting(alert.id)
             if not waiting:
-                return Outcome("idle")
+                return finished
             problem = self.outbox.problem(alert)
             if problem is not None:
                 await self.pause_for(alert, problem)
@@ -280,7 +283,7 @@ class AlertService:
                 return Outcome("held", f"{len(waiting)} held until the window has room")
             vis = await self.visibility_for(alert.guild_id)
             if any(i.held for i in waiting):
-                return await self._roundup(alert, waiting, vis, shown=used)
+                return await self._roundup(alert, waiting, vis)
             now_items, later = waiting[:free], waiting[free:]
             if later:
                 await self.repo.hold(alert.id, [i.article_id for i in later])
@@ -379,7 +382,7 @@ class AlertService:
         )
         return await self._run(delivery, alert, steps, reconcile=False)
 
-    async def _roundup(self, alert: Alert, waiting: Sequence[AlertItem], vis: Visibility, *, shown: int) -> Outcome:
+    async def _roundup(self, alert: Alert, waiting: Sequence[AlertItem], vis: Visibility) -> Outcome:
         found: list[tuple[AlertItem, Article]] = []
         gone: list[AlertItem] = []
         for item in waiting:
@@ -395,7 +398,7 @@ class AlertService:
         role, ping_limited = await self._ping(alert)
         nonce = self._nonce("r", alert.id)
         lines = [(a.title, a.url, a.provider.name or a.provider.domain) for _, a in found]
-        messages = roundup_messages(alert.id, lines, nonce=nonce, role_id=role, shown=shown)
+        messages = roundup_messages(alert.id, lines, nonce=nonce, role_id=role)
         steps: list[dict[str, Any]]
         if alert.channel_kind == "forum":
             title = messages[0]["embeds"][0].get("title") or "More new articles"

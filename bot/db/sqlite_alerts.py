@@ -421,7 +421,7 @@ class SqliteAlertRepository:
 
     async def sent_since(self, alert_id: int, since: datetime) -> int:
         rows = await self._rows(
-            "SELECT count(*) FROM alert_deliveries WHERE alert_id = ? AND created_at >= ? AND kind != 'test' "
+            "SELECT count(*) FROM alert_deliveries WHERE alert_id = ? AND created_at > ? AND kind != 'test' "
             "AND state != 'abandoned'",
             [alert_id, epoch(since)],
         )
@@ -429,7 +429,7 @@ class SqliteAlertRepository:
 
     async def pings_since(self, alert_id: int, since: datetime) -> int:
         rows = await self._rows(
-            "SELECT count(*) FROM alert_deliveries WHERE alert_id = ? AND created_at >= ? AND pinged = 1 "
+            "SELECT count(*) FROM alert_deliveries WHERE alert_id = ? AND created_at > ? AND pinged = 1 "
             "AND state != 'abandoned'",
             [alert_id, epoch(since)],
         )
@@ -437,7 +437,7 @@ class SqliteAlertRepository:
 
     async def publishes_since(self, channel_id: int, since: datetime) -> int:
         rows = await self._rows(
-            "SELECT count(*) FROM alert_deliveries WHERE channel_id = ? AND publish = 1 AND created_at >= ? "
+            "SELECT count(*) FROM alert_deliveries WHERE channel_id = ? AND publish = 1 AND created_at > ? "
             "AND state != 'abandoned'",
             [channel_id, epoch(since)],
         )

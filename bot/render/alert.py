@@ -136,18 +136,16 @@ def related_message(article: Article, items: Sequence[RelatedItem], *, nonce: st
 
 
 def roundup_messages(
-    alert_id: int, lines_for: Sequence[tuple[str, str | None, str]], *, nonce: str, role_id: int | None, shown: int
+    alert_id: int, lines_for: Sequence[tuple[str, str | None, str]], *, nonce: str, role_id: int | None
 ) -> list[Message]:
-    """The held articles as few messages as fit: ``(title, url, provider)`` each, all of them.
-    ``shown``: the posts already made in the window (the text says "and N more")."""
+    """The held articles as few messages as fit: ``(title, url, provider)`` each, all of them."""
     lines = []
     for title, url, provider in lines_for:
         meta = escape_markdown(single_line(provider))[:48]
         lines.append(f"• {masked_link(title, url)}" + (f" — {meta}" if meta else ""))
     total = len(lines)
-    heading = f"…and {total} more new article{'s' if total != 1 else ''}"
-    if shown == 0:
-        heading = f"{total} new article{'s' if total != 1 else ''}"
+    # The posts of the window came first: this is the rest ("and 37 more"), never silently less.
+    heading = f"…and {total} more new article{'s' if total != 1 else ''} for alert #{alert_id}"
     # Pack lines into embeds (each description <= 4,096) and embeds into messages (<= 6,000 in all).
     messages: list[list[list[str]]] = [[[]]]
     used = [0]
