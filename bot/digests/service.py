@@ -35,10 +35,12 @@ from bot.db.digest_types import Candidates, Delivery, DeliveryConflict, Digest, 
 from bot.db.types import ArticleSummary, Visibility
 from bot.delivery import (
     RECONCILE_MARGIN,
-    ChannelUnavailable,
     base36,
     find_own_message,
     marker,
+)
+from bot.delivery import (
+    ChannelUnavailable as ChannelUnavailable,  # re-exported: callers catch it from here
 )
 from bot.digests.compose import StoryKey, compose, key_from_groups, story_groups
 from bot.digests.schedule import (
