@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,7 +25,9 @@ pytestmark = pytest.mark.e2e
 TOPIC = "Orbital Gardening"
 
 
-def article_file(n: int, *, published: datetime | None = None, topic: str = TOPIC, quality: int = 50, **extra: str) -> str:
+def article_file(
+    n: int, *, published: datetime | None = None, topic: str = TOPIC, quality: int = 50, **extra: str
+) -> str:
     when = (published or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
     lines = "".join(f"{key}: {value}\n" for key, value in extra.items())
     return f"""---
@@ -159,7 +161,7 @@ async def test_compact_thread_forum_and_publish_with_a_role(
     await add_alert(world, channel=thread_channel.id, style="thread")
     forum_text = embed_text(await alert(world, "add", {"channel": alert_channels.forum.id, "topic": "science"}))
     assert "Topic **Science** → tag **Science**" in forum_text
-    await add_alert(world, channel=alert_channels.announcements.id, publish=True, mention=role.id)
+    await add_alert(world, channel=alert_channels.announcements.id, publish=True, mention=role)
     drop(fast_settings.content_dir, 2)
     await alert_bot.reindex()
     (line,) = await wait_posts(world, world.channel, 1)
@@ -175,7 +177,7 @@ async def test_compact_thread_forum_and_publish_with_a_role(
     assert "lettuce 2" in post.name and post.applied_tags == [science.id]
     (announced,) = await wait_posts(world, alert_channels.announcements, 1)
     await world.emulator.wait_until(lambda: announced.crossposted, what="the publish")
-    assert announced.pinged_roles == [role.id] and not announced.pinged_everyone
+    assert announced.pinged_roles == {role.id} and not announced.pinged_everyone
     await settle(alert_bot)
     assert len(posts(world, alert_channels.announcements)) == 1 and len(world.emulator.crossposts()) == 1
 
@@ -184,7 +186,7 @@ async def test_the_publish_limit_and_the_ping_cap(
     alert_bot: NewsBot, world: World, alert_channels: AlertChannels, fast_settings: Settings
 ) -> None:
     channel = alert_channels.announcements
-    await add_alert(world, channel=channel.id, publish=True, mention=alert_channels.role.id, posts_per_10min=30)
+    await add_alert(world, channel=channel.id, publish=True, mention=alert_channels.role, posts_per_10min=30)
     for n in range(1, 13):
         drop(fast_settings.content_dir, n)
     await alert_bot.reindex()
@@ -211,9 +213,7 @@ async def test_a_flood_posts_five_then_a_roundup_with_every_article(
     cog(alert_bot).clock.offset += rules.FLOOD_WINDOW + timedelta(seconds=1)
     cog(alert_bot).loop.reset(1)
     cog(alert_bot).loop.wake()
-    await world.emulator.wait_until(
-        lambda: len(posts(world, world.channel)) > 6, timeout=30, what="the roundup"
-    )
+    await world.emulator.wait_until(lambda: len(posts(world, world.channel)) > 6, timeout=30, what="the roundup")
     await settle(alert_bot)
     everything = "\n".join(embed_text(m) for m in posts(world, world.channel))
     for n in range(1, 501):
@@ -231,7 +231,7 @@ async def test_bad_input_gets_a_specific_private_answer(
     assert "{excerpt}" in await refused({"topic": TOPIC, "template": "{titel}"}), "the valid ones are listed"
     long = await refused({"topic": TOPIC, "template": "x" * 3000})
     assert "3,000 characters" in long and f"at most {rules.MAX_TEMPLATE_CHARS}" in long
-    everyone = world.guild.id  # @everyone's role id is the server's id
+    everyone = world.guild.everyone
     assert "never ping @everyone" in await refused({"topic": TOPIC, "mention": everyone})
     assert "Give a `topic`, `keywords`, or both" in await refused({})
     assert "excluded word" in await refused({"keywords": "wind | -oil"})
@@ -241,10 +241,10 @@ async def test_bad_input_gets_a_specific_private_answer(
     await asyncio.sleep(0.3)
     forum = embed_text(await alert(world, "add", {"channel": strict.id, "topic": TOPIC}))
     assert "requires a tag" in forum and "Sport" in forum
-    assert "I lack the **Send Messages** permission in #closed" in embed_text(
+    assert "I lack the **Send Messages**" in embed_text(
         await alert(world, "add", {"channel": closed.id, "topic": TOPIC})
     )
-    assert embed_text(await alert(world, "list")).startswith("This server has no alerts"), "nothing was created"
+    assert "This server has no alerts" in embed_text(await alert(world, "list")), "nothing was created"
 
 
 async def test_a_member_without_manage_server_is_refused(alert_bot: NewsBot, world: World) -> None:
@@ -261,7 +261,7 @@ async def test_a_deleted_channel_or_role_pauses_the_alert_and_says_why(
     doomed = world.emulator.add_text_channel(world.guild, "doomed")
     await asyncio.sleep(0.2)
     first = await add_alert(world, channel=doomed.id)
-    second = await add_alert(world, mention=alert_channels.role.id)
+    second = await add_alert(world, mention=alert_channels.role)
     world.emulator.delete_channel(doomed)
     world.emulator.delete_role(alert_channels.role)
     await asyncio.sleep(0.3)
@@ -323,5 +323,3 @@ async def test_a_restart_posts_nothing_twice_and_misses_nothing(
     assert len(posts(world, world.channel)) == 2
     assert ["lettuce 1" in embed_text(sent[0]), "lettuce 2" in embed_text(sent[1])] == [True, True]
     world.emulator.assert_no_violations()
-
-
