@@ -15,11 +15,14 @@ import pytest
 
 from bot.alerts import rules
 from bot.client import NewsBot
-from bot.emulator import Perm
+from bot.db import Database
+from bot.db.alert_types import NewAlert
+from bot.emulator import Emulator, Perm
 from bot.emulator.models import Channel, Message
 from bot.harness import running_bot
 from bot.settings import Settings
 from tests.e2e.conftest import AlertChannels, World, embed_text
+from tests.e2e.test_sharding import ON_SHARD, Server, bot_processes
 
 pytestmark = pytest.mark.e2e
 
@@ -403,3 +406,57 @@ async def test_a_crash_at_each_step_then_a_restart_posts_exactly_once(
         else:
             assert card.crossposted and len(world.emulator.crossposts(channel)) == 1
     world.emulator.assert_no_violations()
+
+
+@pytest.fixture
+def split_servers(emulator: Emulator) -> dict[int, Server]:
+    """One server per shard (as tests/e2e/test_sharding.py sets them up)."""
+    out = {}
+    for shard, guild_id in ON_SHARD.items():
+        guild = emulator.add_guild(f"Shard {shard} server", guild_id=guild_id)
+        out[shard] = Server(guild, emulator.add_text_channel(guild, "news"), emulator.add_member(guild, f"mod{shard}"))
+    return out
+
+
+async def test_two_processes_with_split_shards_post_each_alert_once(
+    emulator: Emulator, split_servers: dict[int, Server], settings: Settings, tmp_path: Path
+) -> None:
+    servers = split_servers
+    drop(settings.content_dir, 0, published=datetime(2024, 1, 1, tzinfo=UTC))
+    alert_ids: dict[int, int] = {}
+    async with await Database.open(settings.database_path) as db:
+        for shard, server in servers.items():
+            stored = await db.alerts.add(
+                NewAlert(
+                    guild_id=server.guild.id,
+                    channel_id=server.channel.id,
+                    channel_kind="text",
+                    topic=TOPIC,
+                    keywords=None,
+                    providers=(),
+                    min_quality=0,
+                    role_id=None,
+                    style="embed",
+                    publish=False,
+                    template=None,
+                    posts_per_window=5,
+                    created_at=datetime.now(UTC) - timedelta(minutes=1),
+                    created_by=server.member.user.id,
+                )
+            )
+            alert_ids[shard] = stored.id
+    async with bot_processes(emulator, settings, tmp_path, ["0", "1"], NEWSBOT_SCAN_INTERVAL="0.3") as processes:
+        await asyncio.sleep(1.0)
+        drop(settings.content_dir, 1)  # both processes watch the folder; one indexes it, both see the arrival
+        for server in servers.values():
+            await emulator.wait_for_message(server.channel, lambda m: bool(m.embeds), timeout=30)
+        await asyncio.sleep(2.0)  # room for a second copy to show up, were there one
+        for server in servers.values():
+            posted = [m for m in emulator.channel_messages(server.channel) if m.embeds]
+            assert len(posted) == 1, f"exactly one post in {server.guild.name}"
+            assert "lettuce 1 sprouts" in embed_text(posted[0])
+    for shard, bot in enumerate(processes):
+        messages = [line["message"] for line in bot.log_lines()]
+        sent = {int(m.split()[1].rstrip(":")) for m in messages if re.match(r"alert \d+: post \S+ sent", m)}
+        assert sent == {alert_ids[shard]}, f"process {bot.shard_ids} posted only its own server's alert"
+    emulator.assert_no_violations()
