@@ -17,7 +17,7 @@ from bot.alerts import rules
 from bot.client import NewsBot
 from bot.db import Database
 from bot.db.alert_types import NewAlert
-from bot.emulator import Emulator, Perm
+from bot.emulator import AttachmentFile, Emulator, Perm
 from bot.emulator.models import Channel, Message
 from bot.harness import running_bot
 from bot.settings import Settings
@@ -460,3 +460,34 @@ async def test_two_processes_with_split_shards_post_each_alert_once(
         sent = {int(m.split()[1].rstrip(":")) for m in messages if re.match(r"alert \d+: post \S+ sent", m)}
         assert sent == {alert_ids[shard]}, f"process {bot.shard_ids} posted only its own server's alert"
     emulator.assert_no_violations()
+
+
+async def test_alerts_go_into_export_and_come_back_with_import(
+    alert_bot: NewsBot, world: World, alert_channels: AlertChannels
+) -> None:
+    await add_alert(world, keywords='lettuce -"oil spill"', mention=alert_channels.role, style="compact")
+    await add_alert(world, channel=alert_channels.forum.id, topic="science", posts_per_10min=12)
+    result = await world.emulator.send_slash_command(
+        world.guild, world.channel, world.moderator, "admin", None, subcommand="export"
+    )
+    exported = await result.original_message()
+    ((name, data),) = exported.files.items()
+    text = data.decode()
+    assert "alerts:" in text and "oil spill" in text and "news-alerts" in text
+    await alert(world, "remove", {"alert": "1"})
+    await alert(world, "remove", {"alert": "2"})
+    imported = await world.emulator.send_slash_command(
+        world.guild, world.channel, world.moderator, "admin", {"file": AttachmentFile(name, data)}, subcommand="import"
+    )
+    await imported.original_message()
+    stored = await alert_bot.db.alerts.for_guild(world.guild.id)
+    assert [(a.keywords, a.role_id, a.style, a.channel_kind, a.posts_per_window) for a in stored] == [
+        ('lettuce -"oil spill"', alert_channels.role.id, "compact", "text", 5),
+        (None, None, "embed", "forum", 12),
+    ]
+    bad = text.replace("posts_per_10min: 12", "posts_per_10min: 99").encode()
+    refused = await world.emulator.send_slash_command(
+        world.guild, world.channel, world.moderator, "admin", {"file": AttachmentFile(name, bad)}, subcommand="import"
+    )
+    answer = embed_text(await refused.original_message())
+    assert "Nothing was imported" in answer and "alerts[1].posts_per_10min" in answer
