@@ -3,6 +3,7 @@
 python -m bench                                 # both sizes, writes bench/RESULTS.md
 python -m bench store --sizes 10000,100000      # the same, explicitly
 python -m bench store --quick                   # 2,000 articles, a smoke test (no file written)
+python -m bench alerts                          # live alerts: matching and delivery (section of RESULTS.md)
 python -m bench synth 10000                     # just generate (or find) a synthetic store
 """
 
@@ -61,6 +62,8 @@ def parser() -> argparse.ArgumentParser:
     roundtrip.add_argument("--count", type=int, default=300, help="interactions per kind")
     roundtrip.add_argument("--seconds", type=float, default=4.0, help="duration of the throughput run")
     roundtrip.add_argument("--base", type=Path, default=DEFAULT_BASE)
+    alerts = sub.add_parser("alerts", help="benchmark live alerts: matching and delivery (bench/alerts.py)")
+    alerts.add_argument("--out", type=Path, default=RESULTS, help="file whose alerts section is replaced")
     synth = sub.add_parser("synth", help="generate (or reuse) a synthetic store and print where it is")
     synth.add_argument("n", type=int)
     synth.add_argument("--seed", type=int, default=1)
@@ -74,6 +77,10 @@ def run(argv: list[str]) -> int:
         store, reused = ensure_store(args.n, seed=args.seed, base=args.base)
         print(f"{store.content} ({'reused' if reused else f'generated in {store.seconds:.1f} s'})")
         return 0
+    if args.command == "alerts":
+        from bench import alerts as alert_bench
+
+        return alert_bench.main(args.out)
     if args.command == "digests":
         from bench import digests as digest_bench  # imported on demand: each benchmark stands alone
 
