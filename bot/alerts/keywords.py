@@ -76,8 +76,8 @@ class Text:
     def of(cls, *fields: str | Iterable[str]) -> Text:
         """Fields are strings or lists of strings (topics: each its own field, so no phrase spans two)."""
         out: list[tuple[str, ...]] = []
-        for field in fields:
-            for part in [field] if isinstance(field, str) else field:
+        for entry in fields:
+            for part in [entry] if isinstance(entry, str) else entry:
                 folded = tuple(fold(part).split())
                 if folded:
                     out.append(folded)
@@ -92,9 +92,9 @@ class Text:
         if any(w not in self.words for w in words[1:]):
             return False
         n = len(words)
-        for field in self.fields:
-            for i in range(len(field) - n + 1):
-                if field[i] == words[0] and field[i : i + n] == words:
+        for row in self.fields:
+            for i in range(len(row) - n + 1):
+                if row[i] == words[0] and row[i : i + n] == words:
                     return True
         return False
 
