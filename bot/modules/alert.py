@@ -156,10 +156,16 @@ class AlertCog(
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(RelatedButton)
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        if self._task is None:
+            return
+        if self._task.done():
+            # Died of something no handler catches: say so, and let the rest of the shutdown run.
+            if not self._task.cancelled() and self._task.exception() is not None:
+                log.error("the alert loop had stopped", exc_info=self._task.exception())
+            return
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
 
     async def _run(self) -> None:
         # The loop catches per alert; what escapes it (the database gone for a moment) must not end
