@@ -16,10 +16,12 @@ from bot.alerts import rules
 from bot.client import NewsBot
 from bot.db import Database
 from bot.db.alert_types import NewAlert
+from bot.db.guild_types import HiddenArticle
 from bot.emulator import AttachmentFile, Emulator, Perm
 from bot.emulator.models import Channel, Message
 from bot.harness import running_bot
 from bot.settings import Settings
+from bot.store import loader
 from tests.e2e.conftest import AlertChannels, World, embed_text
 from tests.e2e.test_sharding import ON_SHARD, Server, bot_processes
 
@@ -488,3 +490,57 @@ async def test_alerts_go_into_export_and_come_back_with_import(
     )
     answer = embed_text(await refused.original_message())
     assert "Nothing was imported" in answer and "alerts[1].posts_per_10min" in answer
+
+
+async def test_hidden_in_this_server_then_unhidden_is_posted_once(
+    alert_bot: NewsBot, world: World, fast_settings: Settings
+) -> None:
+    await add_alert(world)
+    await add_alert(world, providers="other.example")
+    path = drop(fast_settings.content_dir, 8, published=datetime.now(UTC) + timedelta(seconds=2))
+    ((_, parsed, _),) = loader.parse_files(
+        fast_settings.content_dir, [str(path.relative_to(fast_settings.content_dir))]
+    )
+    assert parsed is not None
+    await alert_bot.policy.hide(world.guild.id, HiddenArticle(parsed.id, parsed.title, hidden_by=1))
+    await alert_bot.reindex()
+    await settle(alert_bot)
+    assert posts(world, world.channel) == [], "hidden in this server: not posted"
+    why = embed_text(await alert(world, "why", {"article": parsed.id}))
+    assert "#1**: not posted: it is hidden in this server" in why
+    assert "#2**: not posted: its provider garden.example is not one of the alert's" in why
+    listed = embed_text(await alert(world, "list"))
+    assert "last skipped" in listed and "hidden in this server" in listed
+    result = await world.emulator.send_slash_command(
+        world.guild, world.channel, world.moderator, "admin", {"article": parsed.id}, subcommand="unhide"
+    )
+    await result.original_message()
+    (card,) = await wait_posts(world, world.channel, 1)
+    assert "lettuce 8" in card.embeds[0]["title"]
+    await settle(alert_bot)
+    assert len(posts(world, world.channel)) == 1
+
+
+async def test_a_deleted_forum_tag_or_lost_permission_pauses_and_names_it(
+    alert_bot: NewsBot, world: World, alert_channels: AlertChannels, fast_settings: Settings
+) -> None:
+    tagged = await add_alert(world, channel=alert_channels.forum.id, topic="science")
+    threads = world.emulator.add_text_channel(world.guild, "threads")
+    await asyncio.sleep(0.2)
+    threaded = await add_alert(world, channel=threads.id, style="thread")
+    world.emulator.remove_forum_tag(alert_channels.forum, "Science")
+    world.emulator.set_permissions(threads, world.emulator.bot_user, deny=Perm.CREATE_PUBLIC_THREADS)
+    await asyncio.sleep(0.3)
+    drop(fast_settings.content_dir, 9)
+    await alert_bot.reindex()
+    for _ in range(100):
+        a, b = await alert_bot.db.alerts.get(tagged), await alert_bot.db.alerts.get(threaded)
+        if a and a.paused and b and b.paused:
+            break
+        await asyncio.sleep(0.1)
+    listed = embed_text(await alert(world, "list"))
+    assert "the forum tag “Science” of #articles was deleted" in listed
+    assert "I lack the **Create Public Threads** permission in #threads" in listed
+    assert world.emulator.threads(alert_channels.forum) == [] and posts(world, threads) == []
+    resumed = embed_text(await alert(world, "resume", {"alert": str(threaded)}))
+    assert "stays paused" in resumed and "Create Public Threads" in resumed
