@@ -544,3 +544,22 @@ async def test_a_deleted_forum_tag_or_lost_permission_pauses_and_names_it(
     assert world.emulator.threads(alert_channels.forum) == [] and posts(world, threads) == []
     resumed = embed_text(await alert(world, "resume", {"alert": str(threaded)}))
     assert "stays paused" in resumed and "Create Public Threads" in resumed
+
+
+async def test_a_full_server_of_alerts_is_listed_whole_and_a_26th_is_refused(alert_bot: NewsBot, world: World) -> None:
+    words = " ".join(f'"long phrase number {n}"' for n in range(6))
+    for n in range(rules.MAX_PER_SERVER):
+        await add_alert(world, keywords=f"lettuce{n} {words}"[:200], providers="a.example, b.example")
+    refused = embed_text(await alert(world, "add", {"channel": world.channel.id, "topic": TOPIC}))
+    assert f"already has {rules.MAX_PER_SERVER} alerts" in refused
+    result = await world.emulator.send_slash_command(
+        world.guild, world.channel, world.moderator, "alert", None, subcommand="list"
+    )
+    first = await result.original_message()
+    pages = [first]
+    text = embed_text(first)
+    if not all(f"#{n} · " in text for n in range(1, rules.MAX_PER_SERVER + 1)):
+        pages += await result.followups(count=1)
+    listed = "\n".join(embed_text(p) for p in pages)
+    assert all(f"#{n} · " in listed for n in range(1, rules.MAX_PER_SERVER + 1)), "every alert, nothing cut"
+    assert all(p.ephemeral for p in pages)
