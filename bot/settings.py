@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
+from bot.alerts.rules import DEFAULT_MAX_AGE_HOURS, MAX_MAX_AGE_HOURS, MIN_MAX_AGE_HOURS
 from bot.logs import LOG_FORMATS, LogFormat
 
 DISCORD_API_BASE = "https://discord.com/api/v10"
@@ -110,6 +111,15 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     if value in _FALSE:
         return False
     raise SettingsError(f"{name} must be true or false, got {raw!r}")
+
+
+def _alert_max_age(env: Mapping[str, str]) -> int:
+    value = _int(env, "NEWSBOT_ALERT_MAX_AGE_HOURS", DEFAULT_MAX_AGE_HOURS, minimum=MIN_MAX_AGE_HOURS)
+    if value is None:
+        return DEFAULT_MAX_AGE_HOURS
+    if value > MAX_MAX_AGE_HOURS:
+        raise SettingsError(f"NEWSBOT_ALERT_MAX_AGE_HOURS must be at most {MAX_MAX_AGE_HOURS} (a week), got {value}")
+    return value
 
 
 def _int(env: Mapping[str, str], name: str, default: int | None, *, minimum: int | None = None) -> int | None:
@@ -224,6 +234,7 @@ class Settings:
     feeds_contact: str | None = None  # a URL or e-mail address for feed owners, in the User-Agent
     web: WebSettings | None = None  # the web pages (bot.panel) are off unless NEWSBOT_WEB=true
     indexer: IndexerMode = "auto"  # whether this process indexes the content folder (auto: if it exists)
+    alert_max_age_hours: int = DEFAULT_MAX_AGE_HOURS  # an older article arriving is not posted by alerts
 
     @property
     def database_path(self) -> Path:
@@ -282,6 +293,7 @@ class Settings:
             feeds_contact=_contact(env, "NEWSBOT_FEEDS_CONTACT"),
             web=_web(env),
             indexer=_indexer(env, "NEWSBOT_INDEXER"),
+            alert_max_age_hours=_alert_max_age(env),
         )
 
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
+from bot.db.alert_types import AlertRepository
 from bot.db.database import Database
 from bot.db.digest_types import DigestRepository
 from bot.db.guild_types import AuditRepository, GuildRepository
@@ -24,6 +25,7 @@ class DatabaseHandle(Protocol):
     digests: DigestRepository
     guilds: GuildRepository
     audit: AuditRepository
+    alerts: AlertRepository
 
     async def close(self) -> None: ...
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from bot.db.alert_types import Alert, AlertReplacement
 from bot.db.digest_types import Digest, DigestReplacement
 
 __all__ = [
@@ -59,6 +60,14 @@ class AuditEntry:
     details: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class Replaced:
+    """What an import removed (``GuildRepository.replace``)."""
+
+    digests: tuple[Digest, ...] = ()
+    alerts: tuple[Alert, ...] = ()
+
+
 class GuildRepository(Protocol):
     """Per-server settings and hidden articles."""
 
@@ -89,9 +98,11 @@ class GuildRepository(Protocol):
         *,
         user_id: int,
         digests: DigestReplacement | None = None,
-    ) -> list[Digest]:
-        """Replace the server's settings and hidden articles, and change its digests as ``digests``
-        says (``None`` keeps them), all in one transaction (an import). Returns the digests removed."""
+        alerts: AlertReplacement | None = None,
+    ) -> Replaced:
+        """Replace the server's settings and hidden articles, and change its digests and alerts as
+        ``digests`` and ``alerts`` say (``None`` keeps them), all in one transaction (an import).
+        Returns what was removed."""
         ...
 
     async def known_providers(self, domains: Collection[str]) -> set[str]:

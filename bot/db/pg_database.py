@@ -12,9 +12,11 @@ import logging
 import os
 import uuid
 from collections.abc import Callable
+from typing import Any, cast
 
 import asyncpg
 
+from bot.db.alert_types import AlertRepository
 from bot.db.digest_types import DigestRepository
 from bot.db.guild_types import AuditRepository, GuildRepository
 from bot.db.migrate import Migration
@@ -31,6 +33,14 @@ log = logging.getLogger(__name__)
 
 #: Tells this process's own notifications apart from other processes'.
 PROCESS_TOKEN = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+class _NotOnPostgres:
+    def __init__(self, what: str) -> None:
+        self._what = what
+
+    def __getattr__(self, name: str) -> Any:
+        raise NotImplementedError(f"{self._what} are not stored in PostgreSQL yet ({name})")
 
 
 class PgDatabase:
@@ -52,6 +62,8 @@ class PgDatabase:
         self.digests = PgDigestRepository(pg)
         self.guilds = PgGuildRepository(pg)
         self.audit = PgAuditRepository(pg)
+        # Not yet on PostgreSQL: every call says so (the PostgreSQL alert repository is being written).
+        self.alerts: AlertRepository = cast(AlertRepository, _NotOnPostgres("alerts"))
         self._listener: asyncpg.Connection | None = None
         self._closed = False
 

@@ -9,8 +9,9 @@ from typing import Any
 
 import asyncpg
 
-from bot.db.digest_types import Digest, DigestReplacement
-from bot.db.guild_types import AuditEntry, GuildSettings, HiddenArticle
+from bot.db.alert_types import AlertReplacement
+from bot.db.digest_types import DigestReplacement
+from bot.db.guild_types import AuditEntry, GuildSettings, HiddenArticle, Replaced
 from bot.db.pg_connect import Pg
 from bot.db.pg_digests import replace_for_guild
 from bot.db.records import epoch, from_epoch
@@ -108,8 +109,12 @@ class PgGuildRepository:
         *,
         user_id: int,
         digests: DigestReplacement | None = None,
-    ) -> list[Digest]:
-        async def work(conn: asyncpg.Connection) -> list[Digest]:
+        alerts: AlertReplacement | None = None,
+    ) -> Replaced:
+        if alerts is not None:  # PostgreSQL has no alert tables yet (the alerts repository is SQLite's)
+            raise NotImplementedError("alerts are not stored in PostgreSQL yet")
+
+        async def work(conn: asyncpg.Connection) -> Replaced:
             await conn.execute(_UPSERT_SETTINGS, *_settings_params(settings, user_id))
             await conn.execute("DELETE FROM hidden_articles WHERE guild_id = $1", settings.guild_id)
             if hidden:
@@ -118,7 +123,8 @@ class PgGuildRepository:
                     "reason = excluded.reason, hidden_by = excluded.hidden_by, hidden_at = excluded.hidden_at",
                     [_hidden_params(settings.guild_id, h) for h in hidden],
                 )
-            return await replace_for_guild(conn, settings.guild_id, digests) if digests is not None else []
+            gone = await replace_for_guild(conn, settings.guild_id, digests) if digests is not None else []
+            return Replaced(tuple(gone))
 
         return await self._pg.transaction(work)
 

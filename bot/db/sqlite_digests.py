@@ -20,7 +20,7 @@ from typing import Any
 
 import aiosqlite
 
-from bot.db.connect import connect_sync
+from bot.db.connect import transaction as _transaction
 from bot.db.digest_types import (
     Candidates,
     Delivery,
@@ -137,23 +137,6 @@ def replace_for_guild(conn: sqlite3.Connection, guild_id: int, change: DigestRep
             raise ValueError(f"digest for guild {digest.guild_id} in a replacement for guild {guild_id}")
         conn.execute(_INSERT_DIGEST, _new_digest_params(digest)).fetchall()
     return sorted((_digest(row) for row in removed), key=lambda d: d.id)
-
-
-def _transaction(path: Path, work: list[tuple[str, Sequence[Any]]]) -> list[list[Any]]:
-    """Run statements in one ``BEGIN IMMEDIATE`` transaction on a connection of its own; returns
-    each statement's rows."""
-    conn = connect_sync(path)
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        results = [conn.execute(sql, params).fetchall() for sql, params in work]
-        conn.execute("COMMIT")
-        return results
-    except BaseException:
-        if conn.in_transaction:
-            conn.rollback()
-        raise
-    finally:
-        conn.close()
 
 
 class SqliteDigestRepository:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+import time
 from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,11 +20,14 @@ from typing import Any
 
 import aiosqlite
 
-from bot.db.connect import connect_sync
-from bot.db.digest_types import Digest, DigestReplacement
-from bot.db.guild_types import AuditEntry, GuildSettings, HiddenArticle
+from bot.alerts.rules import ARRIVAL_HORIZON
+from bot.db.alert_types import AlertReplacement
+from bot.db.connect import connect_sync, transaction
+from bot.db.digest_types import DigestReplacement
+from bot.db.guild_types import AuditEntry, GuildSettings, HiddenArticle, Replaced
 from bot.db.records import epoch, from_epoch
-from bot.db.sqlite_digests import replace_for_guild
+from bot.db.sqlite_alerts import replace_for_guild as replace_alerts
+from bot.db.sqlite_digests import replace_for_guild as replace_digests
 
 _SETTINGS_COLUMNS = (
     "min_quality, include_unpublished, public_results, blocked_providers, blocked_topics, log_channel_id, "
@@ -116,10 +120,25 @@ class SqliteGuildRepository:
         return cursor.rowcount > 0
 
     async def unhide(self, guild_id: int, article_id: str) -> bool:
-        cursor = await self._light.execute(
-            "DELETE FROM hidden_articles WHERE guild_id = ? AND article_id = ?", [guild_id, article_id]
+        # Visible again in this server: an arrival for its alerts, in the same transaction (an
+        # article that is not served, or too old for any alert, arrives nowhere).
+        results = await asyncio.to_thread(
+            transaction,
+            self._path,
+            [
+                (
+                    "DELETE FROM hidden_articles WHERE guild_id = ? AND article_id = ? RETURNING article_id",
+                    [guild_id, article_id],
+                ),
+                (
+                    "INSERT INTO alert_arrivals (article_id, guild_id, published_at, arrived_at) "
+                    "SELECT id, ?, published_at, unixepoch() FROM articles WHERE id = ? AND published_at >= ? "
+                    "AND changes() > 0",
+                    [guild_id, article_id, int(time.time() - ARRIVAL_HORIZON.total_seconds())],
+                ),
+            ],
         )
-        return cursor.rowcount > 0
+        return bool(results[0])
 
     async def replace(
         self,
@@ -128,8 +147,9 @@ class SqliteGuildRepository:
         *,
         user_id: int,
         digests: DigestReplacement | None = None,
-    ) -> list[Digest]:
-        return await asyncio.to_thread(_replace, self._path, settings, list(hidden), user_id, digests)
+        alerts: AlertReplacement | None = None,
+    ) -> Replaced:
+        return await asyncio.to_thread(_replace, self._path, settings, list(hidden), user_id, digests, alerts)
 
     async def known_providers(self, domains: Collection[str]) -> set[str]:
         if not domains:
@@ -147,16 +167,18 @@ def _replace(
     hidden: list[HiddenArticle],
     user_id: int,
     digests: DigestReplacement | None,
-) -> list[Digest]:
+    alerts: AlertReplacement | None,
+) -> Replaced:
     conn = connect_sync(path)
     try:
         conn.execute("BEGIN IMMEDIATE")
         conn.execute(_UPSERT_SETTINGS, _settings_params(settings, user_id))
         conn.execute("DELETE FROM hidden_articles WHERE guild_id = ?", [settings.guild_id])
         conn.executemany(f"INSERT OR REPLACE {_HIDDEN_INSERT}", [_hidden_params(settings.guild_id, h) for h in hidden])
-        removed = replace_for_guild(conn, settings.guild_id, digests) if digests is not None else []
+        gone_digests = replace_digests(conn, settings.guild_id, digests) if digests is not None else []
+        gone_alerts = replace_alerts(conn, settings.guild_id, alerts) if alerts is not None else []
         conn.execute("COMMIT")
-        return removed
+        return Replaced(tuple(gone_digests), tuple(gone_alerts))
     except BaseException:
         if conn.in_transaction:
             conn.rollback()

@@ -27,6 +27,7 @@ import aiosqlite
 if sys.platform != "win32":
     import fcntl
 
+from bot.alerts.rules import ARRIVAL_HORIZON
 from bot.db.connect import connect_sync
 from bot.db.records import ArticleRecord, LinkRow, epoch
 from bot.db.repository import FileKey, FileRow, FileState, IndexBatch
@@ -227,6 +228,8 @@ class _Stale:
     domains: set[str] = field(default_factory=set)
     links: set[int] = field(default_factory=set)
     refs: Counter[int] = field(default_factory=Counter)
+    #: Whether each withdrawn article was published: served again unpublished->published, it arrives.
+    was_published: dict[str, bool] = field(default_factory=dict)
 
 
 def _write(conn: sqlite3.Connection, batch: IndexBatch, started: float) -> int:
@@ -323,10 +326,12 @@ def _drop(conn: sqlite3.Connection, drop_paths: Collection[str]) -> _Stale:
         return stale
     dropped_rids: dict[str, int] = {}
     dropped = _json_list(drop_paths)
-    for rid, article_id, domain in conn.execute(
-        "SELECT rid, id, provider_domain FROM articles WHERE path IN (SELECT value FROM json_each(?))", [dropped]
+    for rid, article_id, domain, published in conn.execute(
+        "SELECT rid, id, provider_domain, published FROM articles WHERE path IN (SELECT value FROM json_each(?))",
+        [dropped],
     ):
         dropped_rids[article_id] = rid
+        stale.was_published[article_id] = bool(published)
         stale.domains.add(domain)
     if dropped_rids:
         stale.topics.update(
@@ -426,6 +431,7 @@ def _insert(conn: sqlite3.Connection, articles: Sequence[ArticleRecord], stale: 
             "WHERE rid IN (SELECT value FROM json_each(?))",
             [json.dumps(rids)],
         )
+    _record_arrivals(conn, records, stale.was_published)
     return len(records)
 
 
@@ -501,6 +507,28 @@ def _record_run(conn: sqlite3.Connection, batch: IndexBatch, started: float) -> 
         )
         conn.execute("DELETE FROM scan_paths WHERE hash != ?", [paths_hash])
     conn.execute("DELETE FROM index_runs WHERE id <= (SELECT max(id) FROM index_runs) - ?", [KEEP_RUNS])
+
+
+def _record_arrivals(conn: sqlite3.Connection, records: list[ArticleRecord], was_published: dict[str, bool]) -> None:
+    """Alerts' arrivals, in the same transaction as the change that makes an article new: an id not
+    served before this batch, or one whose ``published`` turned true. An edit of an article already
+    served (and published) is no arrival, so it never posts again. Articles too old for any alert
+    (``ARRIVAL_HORIZON``) are not recorded."""
+    now = int(time.time())
+    horizon = now - int(ARRIVAL_HORIZON.total_seconds())
+    fresh = [
+        (r.id, r.published_at)
+        for r in records
+        if r.published_at >= horizon and (r.id not in was_published or (r.published and not was_published[r.id]))
+    ]
+    if not fresh:
+        return
+    # Article ids are unique among served articles: an id inserted here that was not dropped by this
+    # batch was not served before it.
+    conn.executemany(
+        "INSERT INTO alert_arrivals (article_id, published_at, arrived_at) VALUES (?, ?, ?)",
+        [(article_id, published_at, now) for article_id, published_at in fresh],
+    )
 
 
 def _article_rows(records: list[ArticleRecord], rids: list[int]) -> Iterator[tuple[object, ...]]:

@@ -19,6 +19,10 @@ from typing import Any, Final, Protocol
 import yaml
 from yaml.nodes import ScalarNode
 
+from bot.alerts import rules as alert_rules
+from bot.alerts.keywords import KeywordError
+from bot.alerts.keywords import parse as parse_keywords
+from bot.db.alert_types import Alert, AlertReplacement, AlertRepository, NewAlert
 from bot.db.digest_types import Digest, DigestReplacement, DigestRepository, NewDigest
 from bot.db.guild_types import GuildRepository, GuildSettings, HiddenArticle
 from bot.db.repository import ArticleRepository
@@ -176,6 +180,24 @@ class DigestSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class AlertSpec:
+    """A live alert (issue #12) as a backup holds it; the same limits as ``/alert add``."""
+
+    channel: ChannelRef
+    topic: str | None = None
+    keywords: str | None = None
+    providers: tuple[str, ...] = ()
+    min_quality: int = 0
+    mention: ChannelRef | None = None  # a role, found again by id or by name the same way
+    style: str = alert_rules.DEFAULT_STYLE
+    publish: bool = False
+    template: str | None = None
+    posts_per_10min: int = alert_rules.DEFAULT_POSTS_PER_WINDOW
+    paused: bool = False
+    pause_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Backup:
     """One server's configuration. ``None`` settings follow the deployment's defaults.
     ``digests`` is ``None`` when the file has no ``digests`` key (the server's digests are kept)."""
@@ -189,10 +211,12 @@ class Backup:
     hidden: tuple[HiddenSpec, ...] = ()
     digests: tuple[DigestSpec, ...] | None = None
     server_name: str | None = None
+    #: ``None`` when the file has no ``alerts`` key (the server's alerts are kept).
+    alerts: tuple[AlertSpec, ...] | None = None
     exported_at: str | None = None
 
 
-_TOP_KEYS = ("newsbot", "server", "exported_at", "settings", "hidden", "digests")
+_TOP_KEYS = ("newsbot", "server", "exported_at", "settings", "hidden", "digests", "alerts")
 _SETTINGS_KEYS = (
     "min_quality",
     "include_unpublished",
@@ -222,6 +246,8 @@ _CHANNEL_KEYS = ("id", "name")
 _COLLECTION_LIMITS: Final = {
     "hidden": MAX_HIDDEN,
     "digests": MAX_DIGESTS,
+    "alerts": alert_rules.MAX_PER_SERVER,
+    "alerts[].providers": alert_rules.MAX_PROVIDERS,
     "settings.blocked_providers": MAX_BLOCKED_ENTRIES,
     "settings.blocked_topics": MAX_BLOCKED_ENTRIES,
 }
@@ -403,6 +429,96 @@ def _digest(item: object, where: str) -> DigestSpec:
         paused=bool(_optional_bool(data.get("paused", False), f"{where}.paused")),
         pause_reason=_text(data.get("pause_reason"), f"{where}.pause_reason", MAX_REASON_CHARS, optional=True),
     )
+
+
+# --- alerts (issue #12) -----------------------------------------------------------------------
+
+_ALERT_KEYS = (
+    "channel",
+    "topic",
+    "keywords",
+    "providers",
+    "min_quality",
+    "mention",
+    "style",
+    "publish",
+    "template",
+    "posts_per_10min",
+    "paused",
+    "pause_reason",
+)
+
+
+def _alert(item: object, where: str) -> AlertSpec:
+    data = _mapping(item, where, _ALERT_KEYS)
+    channel = _channel(data.get("channel"), f"{where}.channel")
+    if channel is None:
+        raise ConfigError(f"`{where}.channel` must name a channel.")
+    topic = _text(data.get("topic"), f"{where}.topic", alert_rules.MAX_TOPIC_CHARS, optional=True)
+    topic = normalise_topic(topic) if topic else None
+    keywords = _text(data.get("keywords"), f"{where}.keywords", alert_rules.MAX_KEYWORDS_CHARS, optional=True)
+    keywords = " ".join(keywords.split()) if keywords else None
+    if not topic and not keywords:
+        raise ConfigError(f"`{where}` needs a `topic`, `keywords`, or both.")
+    if keywords:
+        try:
+            parse_keywords(keywords)
+        except KeywordError as exc:
+            raise ConfigError(f"`{where}.keywords`: {exc}") from None
+    providers = _strings(data.get("providers"), f"{where}.providers")
+    if len(providers) > alert_rules.MAX_PROVIDERS:
+        raise ConfigError(f"`{where}.providers` has {len(providers)} entries; at most {alert_rules.MAX_PROVIDERS}.")
+    style = (_text(data.get("style", alert_rules.DEFAULT_STYLE), f"{where}.style", 16) or "").strip().lower()
+    if style not in alert_rules.STYLES:
+        raise ConfigError(f"`{where}.style` must be one of {', '.join(alert_rules.STYLES)}, not “{style[:20]}”.")
+    template = _text(data.get("template"), f"{where}.template", alert_rules.MAX_TEMPLATE_CHARS * 4, optional=True)
+    if template is not None:
+        try:
+            alert_rules.check_template(template)
+        except alert_rules.TemplateError as exc:
+            raise ConfigError(f"`{where}.template`: {exc}") from None
+    posts = _int(
+        data.get("posts_per_10min", alert_rules.DEFAULT_POSTS_PER_WINDOW),
+        f"{where}.posts_per_10min",
+        alert_rules.MIN_POSTS_PER_WINDOW,
+        alert_rules.MAX_POSTS_PER_WINDOW,
+    )
+    return AlertSpec(
+        channel=channel,
+        topic=topic,
+        keywords=keywords,
+        providers=_unique(normalise_domain(p) for p in providers if p.strip()),
+        min_quality=_int(data.get("min_quality", 0), f"{where}.min_quality", MIN_QUALITY, MAX_QUALITY) or 0,
+        mention=_channel(data.get("mention"), f"{where}.mention"),
+        style=style,
+        publish=bool(_optional_bool(data.get("publish", False), f"{where}.publish")),
+        template=template,
+        posts_per_10min=posts or alert_rules.DEFAULT_POSTS_PER_WINDOW,
+        paused=bool(_optional_bool(data.get("paused", False), f"{where}.paused")),
+        pause_reason=_text(data.get("pause_reason"), f"{where}.pause_reason", MAX_REASON_CHARS, optional=True),
+    )
+
+
+def _alerts(value: object) -> tuple[AlertSpec, ...]:
+    items = _list(value, "alerts", alert_rules.MAX_PER_SERVER)
+    return tuple(_alert(item, f"alerts[{i}]") for i, item in enumerate(items))
+
+
+def _alert_data(a: AlertSpec) -> dict[str, Any]:
+    return {
+        "channel": _channel_data(a.channel),
+        "topic": a.topic,
+        "keywords": a.keywords,
+        "providers": list(a.providers),
+        "min_quality": a.min_quality,
+        "mention": _channel_data(a.mention),
+        "style": a.style,
+        "publish": a.publish,
+        "template": a.template,
+        "posts_per_10min": a.posts_per_10min,
+        "paused": a.paused,
+        "pause_reason": a.pause_reason,
+    }
 
 
 class _BackupLoader(_BaseLoader):  # type: ignore[misc,valid-type]
@@ -638,6 +754,7 @@ def parse_backup(raw: bytes) -> Backup:
         digests=digests,
         server_name=server_name,
         exported_at=str(exported) if exported is not None else None,
+        alerts=_alerts(top["alerts"]) if "alerts" in top else None,
     )
 
 
@@ -687,6 +804,8 @@ def dump_backup(backup: Backup, *, server_id: int, exported_at: datetime) -> str
             }
             for d in backup.digests
         ]
+    if backup.alerts is not None:
+        document["alerts"] = [_alert_data(a) for a in backup.alerts]
     header = (
         "# newsbot server configuration. Restore it in any server with /admin import.\n"
         "# Settings that are null follow the bot's defaults.\n"
@@ -728,6 +847,27 @@ class ServerChannels(Protocol):
         """The channel's name, or ``None`` when it no longer exists."""
         ...
 
+    def find_alert_channel(self, ref: ChannelRef, style: str) -> AlertChannelInfo | None:
+        """The text, announcement or forum channel ``ref`` names here (same id, else same name)."""
+        ...
+
+    def find_role(self, ref: ChannelRef) -> tuple[int, str] | None:
+        """The role ``ref`` names here (same id, else same name): ``(id, name)``; never @everyone."""
+        ...
+
+    def role_name(self, role_id: int) -> str | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AlertChannelInfo:
+    """A channel an alert can post in: its kind (``bot.alerts.rules``'s channel kinds) and, when the
+    bot cannot post an alert of the asked style there, why."""
+
+    id: int
+    name: str
+    kind: str
+    problem: str | None = None
+
 
 @dataclass(frozen=True, slots=True)
 class PlannedDigest:
@@ -739,6 +879,18 @@ class PlannedDigest:
 
 @dataclass(frozen=True, slots=True)
 class RemovedDigest:
+    id: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedAlert:
+    alert: NewAlert
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class RemovedAlert:
     id: int
     text: str
 
@@ -761,6 +913,10 @@ class ImportPlan:
     changes: tuple[str, ...]
     unmapped: tuple[str, ...]
     notes: tuple[str, ...]
+    #: Like the digests: ``None`` when the file has no alerts (the server's are kept).
+    alerts: tuple[PlannedAlert, ...] | None = None
+    alerts_kept: tuple[int, ...] = ()
+    alerts_removed: tuple[RemovedAlert, ...] = ()
 
     @property
     def guild_id(self) -> int:
@@ -768,26 +924,37 @@ class ImportPlan:
 
     @property
     def needs_confirmation(self) -> bool:
-        """Whether the import would delete digests this server has: the moderator must agree first."""
-        return bool(self.removed)
+        """Whether the import would delete digests or alerts this server has: the moderator must
+        agree first."""
+        return bool(self.removed or self.alerts_removed)
 
-    def same_digests_as(self, other: ImportPlan) -> bool:
+    def same_removals_as(self, other: ImportPlan) -> bool:
         """Whether ``other`` (planned again later) removes and keeps exactly what this plan does."""
-        return (self.kept, [r.id for r in self.removed]) == (other.kept, [r.id for r in other.removed])
+
+        def key(plan: ImportPlan) -> tuple[object, ...]:
+            return (plan.kept, [r.id for r in plan.removed], plan.alerts_kept, [r.id for r in plan.alerts_removed])
+
+        return key(self) == key(other)
 
 
 @dataclass(frozen=True, slots=True)
 class ImportResult:
     plan: ImportPlan
     removed: tuple[RemovedDigest, ...]
+    alerts_removed: tuple[RemovedAlert, ...] = ()
 
     def audit_details(self, file_name: str) -> dict[str, object]:
         """What the audit log keeps: above all, what the import removed (its key sorts first, so
         the one-line summary in ``/admin audit`` shows it)."""
         plan = self.plan
         return {
-            "digests removed": [r.text for r in self.removed] or "none",
-            "digests unchanged": len(plan.kept),
+            # One key for both, named to sort first.
+            "digests and alerts removed": [f"digest {r.text}" for r in self.removed]
+            + [f"alert {r.text}" for r in self.alerts_removed]
+            or "none",
+            "unchanged alerts": len(plan.alerts_kept),
+            "new alerts": "none (the file has no alerts)" if plan.alerts is None else len(plan.alerts),
+            "unchanged digests": len(plan.kept),
             "file": file_name,
             "from_server": plan.backup.server_name,
             "new digests": "none (the file has no digests)" if plan.digests is None else len(plan.digests),
@@ -820,6 +987,28 @@ def _identity(digest: Digest | NewDigest) -> tuple[object, ...]:
     )
 
 
+def describe_alert(topic: str | None, keywords: str | None, channel: str, style: str) -> str:
+    what = " + ".join(_shown(part) for part in (topic, f"“{keywords}”" if keywords else None) if part)
+    return f"{what} in {channel} ({style})"
+
+
+def _alert_identity(alert: Alert | NewAlert) -> tuple[object, ...]:
+    """What makes two alerts the same for an import (ids, progress and who made it aside)."""
+    return (
+        alert.channel_id,
+        (alert.topic or "").casefold(),
+        alert.keywords,
+        tuple(alert.providers),
+        alert.min_quality,
+        alert.role_id,
+        alert.style,
+        alert.publish,
+        alert.template,
+        alert.posts_per_window,
+        alert.paused,
+    )
+
+
 def _shown_setting(value: object) -> str:
     if value is None:
         return "default"
@@ -835,11 +1024,18 @@ class BackupService:
     (reads only) and ``apply`` (one transaction)."""
 
     def __init__(
-        self, *, articles: ArticleRepository, guilds: GuildRepository, digests: DigestRepository, policy: Policy
+        self,
+        *,
+        articles: ArticleRepository,
+        guilds: GuildRepository,
+        digests: DigestRepository,
+        alerts: AlertRepository,
+        policy: Policy,
     ) -> None:
         self._articles = articles
         self._guilds = guilds
         self._digests = digests
+        self._alerts = alerts
         self._policy = policy
 
     def _channel_text(self, channel_id: int, channels: ServerChannels) -> str:
@@ -867,6 +1063,23 @@ class BackupService:
             )
             for d in await self._digests.for_guild(guild_id)
         )
+        alerts = tuple(
+            AlertSpec(
+                channel=ChannelRef(a.channel_id, channels.name_of(a.channel_id)),
+                topic=a.topic,
+                keywords=a.keywords,
+                providers=a.providers,
+                min_quality=a.min_quality,
+                mention=ChannelRef(a.role_id, channels.role_name(a.role_id)) if a.role_id is not None else None,
+                style=a.style,
+                publish=a.publish,
+                template=a.template,
+                posts_per_10min=a.posts_per_window,
+                paused=a.paused,
+                pause_reason=a.pause_reason,
+            )
+            for a in await self._alerts.for_guild(guild_id)
+        )
         return Backup(
             min_quality=settings.min_quality,
             include_unpublished=settings.include_unpublished,
@@ -879,6 +1092,7 @@ class BackupService:
             hidden=tuple(HiddenSpec(h.article_id, h.title[:MAX_TITLE_CHARS], h.reason) for h in hidden),
             digests=digests,
             server_name=server_name,
+            alerts=alerts,
         )
 
     async def canonical_topics(self, topics: Sequence[str]) -> tuple[tuple[str, ...], list[str]]:
@@ -941,6 +1155,12 @@ class BackupService:
         if backup.digests is not None:
             wanted = await self._planned_digests(guild_id, backup.digests, channels, user_id, unmapped, notes)
             planned, kept, removed = await self._match(guild_id, wanted, channels)
+        planned_alerts: tuple[PlannedAlert, ...] | None = None
+        alerts_kept: list[int] = []
+        alerts_removed: list[RemovedAlert] = []
+        if backup.alerts is not None:
+            wanted_alerts = await self._planned_alerts(guild_id, backup.alerts, channels, user_id, unmapped, notes)
+            planned_alerts, alerts_kept, alerts_removed = await self._match_alerts(guild_id, wanted_alerts, channels)
         return ImportPlan(
             backup=backup,
             settings=settings,
@@ -952,6 +1172,9 @@ class BackupService:
             changes=tuple(changes),
             unmapped=tuple(unmapped),
             notes=tuple(notes),
+            alerts=planned_alerts,
+            alerts_kept=tuple(alerts_kept),
+            alerts_removed=tuple(alerts_removed),
         )
 
     def _changes(self, old: GuildSettings, new: GuildSettings, channels: ServerChannels) -> list[str]:
@@ -1030,13 +1253,98 @@ class BackupService:
             removed.append(RemovedDigest(old.id, f"#{old.id} {text}"))
         return tuple(to_add), kept, removed
 
+    async def _planned_alerts(
+        self,
+        guild_id: int,
+        specs: Sequence[AlertSpec],
+        channels: ServerChannels,
+        user_id: int,
+        unmapped: list[str],
+        notes: list[str],
+    ) -> list[PlannedAlert]:
+        """The alerts an import stores here. An alert whose channel lacks a permission is imported
+        paused, saying which (as ``/alert add`` would refuse it)."""
+        now = datetime.now(UTC)
+        planned = []
+        for spec in specs:
+            what = describe_alert(spec.topic, spec.keywords, _shown(spec.channel.describe()), spec.style)
+            found = channels.find_alert_channel(spec.channel, spec.style)
+            if found is None:
+                unmapped.append(f"Alert {what}: no such text, announcement or forum channel here.")
+                continue
+            role_id = None
+            if spec.mention is not None:
+                role = channels.find_role(spec.mention)
+                if role is None:
+                    notes.append(f"Alert {what}: no role {_shown(spec.mention.describe())} here; it will not ping.")
+                else:
+                    role_id = role[0]
+            topic = spec.topic
+            if topic:
+                canonical = await self._articles.resolve_topic(topic)
+                if canonical is None:
+                    notes.append(f"No article has the topic “{_shown(topic)}” yet (alert imported anyway).")
+                topic = canonical or topic
+            paused, reason = spec.paused, spec.pause_reason
+            if found.problem is not None:
+                paused, reason = True, found.problem
+                notes.append(f"Alert {what} imported paused: {found.problem}.")
+            alert = NewAlert(
+                guild_id=guild_id,
+                channel_id=found.id,
+                channel_kind=found.kind,
+                topic=topic,
+                keywords=spec.keywords,
+                providers=spec.providers,
+                min_quality=spec.min_quality,
+                role_id=role_id,
+                style=spec.style,
+                publish=spec.publish and found.kind == "announcement",
+                template=spec.template,
+                posts_per_window=spec.posts_per_10min,
+                created_at=now,
+                created_by=user_id,
+                paused=paused,
+                pause_reason=(reason or "paused in the imported configuration") if paused else None,
+            )
+            text = describe_alert(alert.topic, alert.keywords, f"#{found.name}", alert.style)
+            planned.append(PlannedAlert(alert, text))
+        return planned
+
+    async def _match_alerts(
+        self, guild_id: int, wanted: list[PlannedAlert], channels: ServerChannels
+    ) -> tuple[tuple[PlannedAlert, ...], list[int], list[RemovedAlert]]:
+        """As ``_match`` for digests: alerts the file has too are kept with their history."""
+        to_add = list(wanted)
+        kept: list[int] = []
+        removed: list[RemovedAlert] = []
+        for old in await self._alerts.for_guild(guild_id):
+            same = next((p for p in to_add if _alert_identity(p.alert) == _alert_identity(old)), None)
+            if same is not None:
+                to_add.remove(same)
+                kept.append(old.id)
+                continue
+            text = describe_alert(old.topic, old.keywords, self._channel_text(old.channel_id, channels), old.style)
+            removed.append(RemovedAlert(old.id, f"#{old.id} {text}"))
+        return tuple(to_add), kept, removed
+
     async def apply(self, plan: ImportPlan, *, user_id: int) -> ImportResult:
         """Store the plan in one transaction: a failure anywhere leaves the server as it was."""
-        change = None
+        digests = None
         if plan.digests is not None:
-            change = DigestReplacement(
+            digests = DigestReplacement(
                 remove=tuple(r.id for r in plan.removed), add=tuple(p.digest for p in plan.digests)
             )
-        gone = await self._policy.replace(plan.settings, plan.hidden, user_id=user_id, digests=change)
-        ids = {d.id for d in gone}
-        return ImportResult(plan, tuple(r for r in plan.removed if r.id in ids))
+        alerts = None
+        if plan.alerts is not None:
+            alerts = AlertReplacement(
+                remove=tuple(r.id for r in plan.alerts_removed), add=tuple(p.alert for p in plan.alerts)
+            )
+        gone = await self._policy.replace(plan.settings, plan.hidden, user_id=user_id, digests=digests, alerts=alerts)
+        digest_ids = {d.id for d in gone.digests}
+        alert_ids = {a.id for a in gone.alerts}
+        return ImportResult(
+            plan,
+            tuple(r for r in plan.removed if r.id in digest_ids),
+            tuple(r for r in plan.alerts_removed if r.id in alert_ids),
+        )

@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from bot.db.digest_types import Digest, DigestReplacement
-from bot.db.guild_types import GuildRepository, GuildSettings, HiddenArticle
+from bot.db.alert_types import AlertReplacement
+from bot.db.digest_types import DigestReplacement
+from bot.db.guild_types import GuildRepository, GuildSettings, HiddenArticle, Replaced
 from bot.db.types import Visibility
 from bot.settings import Settings
 
@@ -113,10 +114,11 @@ class Policy:
         *,
         user_id: int,
         digests: DigestReplacement | None = None,
-    ) -> list[Digest]:
+        alerts: AlertReplacement | None = None,
+    ) -> Replaced:
         """An import: see ``GuildRepository.replace``."""
         try:
-            return await self._guilds.replace(settings, hidden, user_id=user_id, digests=digests)
+            return await self._guilds.replace(settings, hidden, user_id=user_id, digests=digests, alerts=alerts)
         finally:
             self.invalidate(settings.guild_id)
 

@@ -20,6 +20,7 @@ from discord import app_commands
 from discord.ext import commands
 
 import bot as package
+from bot.alerts.outbox import channel_kind, channel_problem
 from bot.app.client import NewsBot
 from bot.app.tree import APOLOGY, error_embed, send_private
 from bot.content.catalog import fold
@@ -33,6 +34,7 @@ from bot.guilds.backup import (
     MAX_QUALITY,
     MAX_REASON_CHARS,
     MIN_QUALITY,
+    AlertChannelInfo,
     Backup,
     BackupService,
     ChannelInfo,
@@ -117,6 +119,27 @@ class GuildChannels:
         channel = self._guild.get_channel(channel_id)
         return channel.name if channel is not None else None
 
+    def find_alert_channel(self, ref: ChannelRef, style: str) -> AlertChannelInfo | None:
+        candidates = [c for c in self._guild.channels if channel_kind(c) is not None]
+        channel = next((c for c in candidates if c.id == ref.id), None) if ref.id is not None else None
+        if channel is None and ref.name:
+            channel = next((c for c in candidates if c.name == ref.name), None)
+        kind = channel_kind(channel)
+        if channel is None or kind is None:
+            return None
+        return AlertChannelInfo(channel.id, channel.name, kind, channel_problem(channel, kind, style))
+
+    def find_role(self, ref: ChannelRef) -> tuple[int, str] | None:
+        roles = [r for r in self._guild.roles if not r.is_default()]
+        role = next((r for r in roles if r.id == ref.id), None) if ref.id is not None else None
+        if role is None and ref.name:
+            role = next((r for r in roles if r.name == ref.name), None)
+        return (role.id, role.name) if role is not None else None
+
+    def role_name(self, role_id: int) -> str | None:
+        role = self._guild.get_role(role_id)
+        return role.name if role is not None else None
+
 
 def import_summary(plan: ImportPlan, result: ImportResult | None = None) -> ImportSummary:
     removed = result.removed if result is not None else plan.removed
@@ -127,13 +150,18 @@ def import_summary(plan: ImportPlan, result: ImportResult | None = None) -> Impo
         removed=[r.text for r in removed],
         added=[p.text for p in plan.digests or ()],
         kept=len(plan.kept),
+        alerts_removed=[r.text for r in (result.alerts_removed if result is not None else plan.alerts_removed)],
+        alerts_added=[p.text for p in plan.alerts or ()],
+        alerts_kept=len(plan.alerts_kept),
         unmapped=plan.unmapped,
-        notes=plan.notes + (() if plan.digests is not None else ("The file has no digests: this server's are kept.",)),
+        notes=plan.notes
+        + (() if plan.digests is not None else ("The file has no digests: this server's are kept.",))
+        + (() if plan.alerts is not None else ("The file has no alerts: this server's are kept.",)),
     )
 
 
 class ImportConfirmation(discord.ui.View):
-    """Import and Cancel under an import that would remove digests; only its moderator may press them."""
+    """Import and Cancel under an import that would remove digests or alerts; only its moderator may press them."""
 
     def __init__(self, cog: Admin, owner_id: int, plan: ImportPlan, file_name: str) -> None:
         super().__init__(timeout=cog.confirm_timeout)
@@ -215,7 +243,9 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Moderate n
     @property
     def backups(self) -> BackupService:
         db = self.bot.db
-        return BackupService(articles=db.articles, guilds=db.guilds, digests=db.digests, policy=self.bot.policy)
+        return BackupService(
+            articles=db.articles, guilds=db.guilds, digests=db.digests, alerts=db.alerts, policy=self.bot.policy
+        )
 
     async def _audit(self, interaction: discord.Interaction[Any], action: str, details: dict[str, object]) -> None:
         await self.bot.audit(self._guild(interaction).id, interaction.user.id, action, details)
@@ -492,20 +522,22 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Moderate n
 
     # --- backup -------------------------------------------------------------------------------
 
-    @app_commands.command(name="export", description="Download this server's settings, hidden articles and digests")
+    @app_commands.command(
+        name="export", description="Download this server's settings, hidden articles, digests and alerts"
+    )
     async def export(self, interaction: discord.Interaction[NewsBot]) -> None:
         guild = self._guild(interaction)
         backup = await self.backups.export(guild.id, GuildChannels(guild), server_name=guild.name)
         text = dump_backup(backup, server_id=guild.id, exported_at=datetime.now(UTC))
         file = discord.File(io.BytesIO(text.encode("utf-8")), filename=f"newsbot-{guild.id}.yaml")
-        digests = len(backup.digests or ())
+        digests, alerts = len(backup.digests or ()), len(backup.alerts or ())
         embed = discord.Embed(
             title="Configuration exported",
-            description=f"Settings, {len(backup.hidden):,} hidden articles and {digests:,} digests. "
+            description=f"Settings, {len(backup.hidden):,} hidden articles, {digests:,} digests and {alerts:,} alerts. "
             "Restore them in any server with `/admin import`.",
             colour=ADMIN_COLOR,
         )
-        await self._audit(interaction, "export", {"hidden": len(backup.hidden), "digests": digests})
+        await self._audit(interaction, "export", {"hidden": len(backup.hidden), "digests": digests, "alerts": alerts})
         await interaction.response.send_message(embed=embed, file=file, ephemeral=True)
 
     async def _read_backup(self, interaction: discord.Interaction[NewsBot], file: discord.Attachment) -> Backup:
@@ -534,10 +566,14 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Moderate n
         if plan.digests is not None:
             # The scheduler sleeps until the next slot it knows of: wake it to read the new digests now.
             self.bot.dispatch("digests_changed", plan.guild_id)
+        if plan.alerts is not None:
+            self.bot.dispatch("alerts_changed", plan.guild_id)
         await self._audit(interaction, "import", result.audit_details(file_name))
         return result
 
-    @app_commands.command(name="import", description="Restore settings, hidden articles and digests from an export")
+    @app_commands.command(
+        name="import", description="Restore settings, hidden articles, digests and alerts from an export"
+    )
     @app_commands.describe(file="The YAML file /admin export made")
     async def import_(self, interaction: discord.Interaction[NewsBot], file: discord.Attachment) -> None:
         guild = self._guild(interaction)
@@ -560,9 +596,9 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Moderate n
         and apply only if the digests it removes are still the ones they saw."""
         guild = self._guild(interaction)
         plan = await self.backups.plan(guild.id, shown.backup, GuildChannels(guild), user_id=interaction.user.id)
-        if not plan.same_digests_as(shown):
+        if not plan.same_removals_as(shown):
             embed = error_embed(
-                "This server's digests changed since you looked, so nothing was imported. "
+                "This server's digests or alerts changed since you looked, so nothing was imported. "
                 "Run `/admin import` again to see what it would change now.",
                 "Import not applied",
             )

@@ -205,6 +205,9 @@ class ImportSummary:
     kept: int  # digests the file has too, left as they are
     unmapped: Sequence[str]  # what names something this server does not have
     notes: Sequence[str]
+    alerts_removed: Sequence[str] = ()
+    alerts_added: Sequence[str] = ()
+    alerts_kept: int = 0
 
 
 def _lines(values: Sequence[str], empty: str = "none", limit: int = 6) -> str:
@@ -224,10 +227,14 @@ def import_embed(summary: ImportSummary, *, applied: bool, expires: datetime | N
         description = f"The configuration{source} replaced this server's."
     else:
         title, colour = "Import: confirm first", WARNING_COLOR
+        removes = " and ".join(
+            _count(n, kind)
+            for n, kind in ((len(summary.removed), "digest"), (len(summary.alerts_removed), "alert"))
+            if n
+        )
         description = (
-            f"The configuration{source} would replace this server's and **remove "
-            f"{_count(len(summary.removed), 'digest')}** it has now. Nothing has changed yet: press **Import** "
-            "to go ahead or **Cancel**."
+            f"The configuration{source} would replace this server's and **remove {removes}** it has now. "
+            "Nothing has changed yet: press **Import** to go ahead or **Cancel**."
         )
         if expires is not None:
             description += f" The buttons stop working {discord.utils.format_dt(expires, 'R')}."
@@ -242,6 +249,13 @@ def import_embed(summary: ImportSummary, *, applied: bool, expires: datetime | N
     if summary.kept:
         added += f"\n({_count(summary.kept, 'digest')} the file has too stay as they are)"
     embed.add_field(name="Digests added", value=added, inline=False)
+    if summary.alerts_removed or summary.alerts_added or summary.alerts_kept:
+        # Three lines each: with them, eight fields still leave the question above them whole.
+        embed.add_field(name="Alerts removed", value=_lines(summary.alerts_removed, limit=3), inline=False)
+        alerts_added = _lines(summary.alerts_added, limit=3)
+        if summary.alerts_kept:
+            alerts_added += f"\n({_count(summary.alerts_kept, 'alert')} the file has too stay as they are)"
+        embed.add_field(name="Alerts added", value=alerts_added, inline=False)
     if summary.unmapped:
         embed.add_field(name="Not in this server (skipped)", value=_lines(summary.unmapped), inline=False)
     if summary.notes:

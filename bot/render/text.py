@@ -288,9 +288,15 @@ def link_label(text: str, url: str | None, *, limit: int | None = None, markdown
     budget = len(text)
     # Shorten the text, not the label: a cut label could end in part of the link's own host name
     # ("news.exam…"), which is no longer its own. Escaping only lengthens, so this ends in a few rounds.
-    while limit is not None and len(label) > limit:
-        budget -= len(label) - limit
+    while limit is not None and len(label) > limit and budget > 1:
+        # In proportion to how much escaping lengthened it (text of markdown characters doubles), and
+        # by at least one character a round, so it ends; never to nothing while some text would fit.
+        budget = max(1, min(budget - 1, budget * limit // len(label)))
         label = _label(truncate(text, budget), host, markdown)
+    if limit is not None and len(label) > limit:
+        label = ELLIPSIS[
+            :limit
+        ]  # one character's escape alone is longer than a tiny limit; cutting it could end in "\"
     return label
 
 

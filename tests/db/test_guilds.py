@@ -137,7 +137,7 @@ async def test_replace_changes_the_digests_in_the_same_transaction(db: Database)
         user_id=MOD,
         digests=DigestReplacement(remove=(gone.id, theirs.id), add=(paused,)),
     )
-    assert [d.id for d in removed] == [gone.id], "only this server's digests can be removed"
+    assert [d.id for d in removed.digests] == [gone.id], "only this server's digests can be removed"
     now = await db.digests.for_guild(GUILD)
     assert [d.topic for d in now] == ["Kept", "New"] and now[0] == kept
     assert now[1].paused and now[1].pause_reason == "paused in the file"

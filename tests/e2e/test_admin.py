@@ -670,12 +670,14 @@ async def test_a_cross_server_import_shows_what_it_replaces_and_asks_first(
     assert "Configuration imported" in embed_text(done) and not done.components
     assert await _other_state(admin_bot, other) == (["Space"], 70)
     [entry] = [e for e in await admin_bot.db.audit.latest(other.guild.id, 25) if e.action == "import"]
-    assert entry.details["digests removed"] == [
-        f"#{theirs} Weather in #news, on weekdays (Monday to Friday) at 18:00 (Europe/Paris)"
+    assert entry.details["digests and alerts removed"] == [
+        f"digest #{theirs} Weather in #news, on weekdays (Monday to Friday) at 18:00 (Europe/Paris)"
     ]
     assert entry.details["not mapped"] == ["Digest about Gaming (#announcements): no such channel here."]
     listing = await admin(world, "audit", user=other.moderator, guild=other.guild, channel=other.channel)
-    assert f"**import** · digests removed: #{theirs} Weather in #news" in unescaped(embed_text(listing))
+    assert f"**import** · digests and alerts removed: digest #{theirs} Weather in #news" in unescaped(
+        embed_text(listing)
+    )
 
 
 async def test_the_same_backup_again_asks_nothing_and_keeps_the_digests(

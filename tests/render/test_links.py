@@ -316,7 +316,7 @@ def test_digests_post_no_lying_link(items: list[ArticleSummary], topic: str, ric
         assert_card_honest(embed.to_dict(), expected, list_only=embed.title == "More new articles")
 
 
-@settings(max_examples=100)
+@settings(max_examples=100, deadline=None)  # long hostile texts; timing is not what this checks
 @given(articles, hostile_text, hostile_text)
 def test_article_cards_title_and_author_name_no_other_address(article: Article, title: str, name: str) -> None:
     article = _replace_article(article, title=title, provider_name=name)

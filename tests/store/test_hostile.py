@@ -134,7 +134,10 @@ def test_an_article_is_served_only_with_a_usable_web_link(url: str, where: str) 
     article, errors, _ = parse(front_matter(**overrides))
     if web_url(url.strip()) is None:
         assert article is None
-        assert errors[0].startswith("no usable link: '")
+        if "\x00" in url:  # a NUL byte makes the whole file binary: refused before its fields are read
+            assert errors[0].startswith("binary file")
+        else:
+            assert errors[0].startswith("no usable link: '")
     else:
         assert article is not None, errors
         assert article.url == url.strip()  # type: ignore[attr-defined]
