@@ -30,9 +30,7 @@ from bot.guilds.backup import (
     EVERYTHING,
     MAX_HIDDEN,
     MAX_IMPORT_BYTES,
-    MAX_QUALITY,
     MAX_REASON_CHARS,
-    MIN_QUALITY,
     Backup,
     BackupService,
     ChannelInfo,
@@ -61,6 +59,7 @@ from bot.render.admin import (
 )
 from bot.render.embeds import fit_embed
 from bot.render.text import single_line, truncate
+from bot.store.limits import QUALITY
 from bot.store.models import Article
 
 log = logging.getLogger(__name__)
@@ -398,7 +397,7 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Moderate n
 
     @app_commands.command(name="config", description="Show or change this server's settings for newsbot")
     @app_commands.describe(
-        min_quality=f"Leave out articles whose source quality is below this ({MIN_QUALITY} to {MAX_QUALITY})",
+        min_quality=f"Leave out articles whose source quality is below this ({QUALITY})",
         include_unpublished="Also serve articles marked as not published",
         public_results="Answer lookups in the channel for everyone instead of privately",
         blocked_providers="Provider domains to leave out, comma-separated (none clears the list)",
@@ -409,7 +408,7 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Moderate n
     async def config(
         self,
         interaction: discord.Interaction[NewsBot],
-        min_quality: app_commands.Range[int, MIN_QUALITY, MAX_QUALITY] | None = None,
+        min_quality: app_commands.Range[int, QUALITY.low, QUALITY.high] | None = None,
         include_unpublished: bool | None = None,
         public_results: bool | None = None,
         blocked_providers: str | None = None,

@@ -31,10 +31,10 @@ from bot.digests.service import (
     schedule_of,
 )
 from bot.errors import UserFacingError
-from bot.guilds.backup import MAX_QUALITY, MIN_QUALITY
 from bot.modules._checks import Refused
 from bot.modules._lookup import quote, resolve_topic, topic_choices
 from bot.render.embeds import DEFAULT_COLOR, fit_embed
+from bot.store.limits import QUALITY
 from bot.render.text import escape_markdown, masked_link
 
 log = logging.getLogger(__name__)
@@ -245,7 +245,7 @@ class DigestCog(
         time="When, on the 24-hour clock: HH:MM",
         timezone="The timezone of that time (IANA name, e.g. Europe/London); default UTC",
         days="Every day, Monday to Friday, or once a week (on today's weekday)",
-        min_quality=f"Only articles of at least this quality ({MIN_QUALITY} to {MAX_QUALITY})",
+        min_quality=f"Only articles of at least this quality ({QUALITY})",
         max_items=f"At most this many articles per digest ({MIN_ITEMS} to {MAX_ITEMS})",
     )
     @app_commands.autocomplete(topic=topic_autocomplete, timezone=timezone_autocomplete)
@@ -257,7 +257,7 @@ class DigestCog(
         time: app_commands.Range[str, 1, 20],
         timezone: app_commands.Range[str, 1, 64] = "UTC",
         days: Literal["daily", "weekdays", "weekly"] = "daily",
-        min_quality: app_commands.Range[int, MIN_QUALITY, MAX_QUALITY] = MIN_QUALITY,
+        min_quality: app_commands.Range[int, QUALITY.low, QUALITY.high] = QUALITY.low,
         max_items: app_commands.Range[int, MIN_ITEMS, MAX_ITEMS] = DEFAULT_ITEMS,
     ) -> None:
         assert interaction.guild is not None  # interaction_check
