@@ -7,6 +7,8 @@ Imports are read from the source with ``ast`` (every ``import`` statement, insid
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -169,3 +171,12 @@ def test_no_import_cycle() -> None:
 )
 def test_cycle_finder_finds_cycles(edges: dict[str, set[str]], expected: bool) -> None:
     assert (find_cycle(edges) is not None) is expected
+
+
+def test_the_content_layer_runs_without_discord() -> None:
+    # The catalog and the index run in worker processes too; importing discord.py there would cost
+    # every worker its start-up time for nothing.
+    names = sorted(m for m in modules() if owner(m) in {"bot.store", "bot.db", "bot.content"})
+    code = f"import sys\nfor name in {names!r}:\n    __import__(name)\nprint('discord' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False", "a module of bot.store, bot.db or bot.content imports discord"

@@ -12,6 +12,7 @@ from discord import app_commands
 
 from bot.errors import UserFacingError
 from bot.ops.telemetry import record_outcome, track_interaction
+from bot.render.limits import permission_name
 from bot.render.text import escape_markdown
 
 if TYPE_CHECKING:
@@ -41,10 +42,10 @@ async def send_private(interaction: discord.Interaction[Any], embed: discord.Emb
 def describe_check_failure(error: app_commands.AppCommandError) -> str | None:
     """A private explanation for the errors that are the user's (or the server's) to fix."""
     if isinstance(error, app_commands.MissingPermissions):
-        needed = ", ".join(p.replace("_", " ").title() for p in error.missing_permissions)
+        needed = ", ".join(map(permission_name, error.missing_permissions))
         return f"You need the **{needed}** permission to use this command."
     if isinstance(error, app_commands.BotMissingPermissions):
-        needed = ", ".join(p.replace("_", " ").title() for p in error.missing_permissions)
+        needed = ", ".join(map(permission_name, error.missing_permissions))
         return f"I need the **{needed}** permission in this channel to do that."
     if isinstance(error, app_commands.NoPrivateMessage):
         return "This command only works inside a server."

@@ -39,10 +39,8 @@ from bot.content.memory import release_free_memory
 from bot.db import DatabaseHandle as Database
 from bot.db.repository import CatalogEntry
 from bot.db.types import ArticleChoice, TopicCount, Visibility
+from bot.render.limits import MAX_CHOICES, choice_name
 
-#: Discord's limit for a choice name.
-MAX_CHOICE_CHARS = 100
-MAX_CHOICES = 25
 #: Titles of a word (or prefix) used by at most this many titles are listed from the vocabulary;
 #: commoner ones are found by scanning titles newest first, which meets the limit quickly
 #: precisely because they are common.
@@ -74,11 +72,6 @@ def fold(text: str) -> str:
 
 def _topic_key(name: str) -> str:
     return " ".join(name.split()).casefold()
-
-
-def choice_title(title: str, fallback: str) -> str:
-    text = " ".join(title.split()) or fallback
-    return text if len(text) <= MAX_CHOICE_CHARS else text[: MAX_CHOICE_CHARS - 1].rstrip() + "…"
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +119,7 @@ class _Snapshot:
     def __init__(self, entries: list[CatalogEntry]) -> None:
         n = len(entries)
         self.ids = _Strings(e.id for e in entries)
-        self.titles = _Strings(choice_title(e.title, e.id) for e in entries)
+        self.titles = _Strings(choice_name(e.title, e.id) for e in entries)
         self.published = bytearray(int(e.published) for e in entries)
         self.quality = array("i", (e.quality for e in entries))
         domains: dict[str, int] = {}

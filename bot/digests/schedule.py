@@ -45,6 +45,8 @@ from datetime import time as Time
 from functools import cache
 from typing import Final, Generic, Literal, NamedTuple, TypeVar, get_args
 
+from bot.render.limits import MAX_CHOICES
+
 Cadence = Literal["daily", "weekdays", "weekly"]
 CADENCES: Final[tuple[Cadence, ...]] = get_args(Cadence)
 DEFAULT_TIMEZONE: Final = "UTC"
@@ -216,7 +218,7 @@ def available_timezone_names() -> tuple[str, ...]:
     return tuple(entry.name for entry in _index().names)
 
 
-def timezone_suggestions(text: str, limit: int = 25) -> list[str]:
+def timezone_suggestions(text: str, limit: int = MAX_CHOICES) -> list[str]:
     """Timezone names for autocomplete, best first; at most ``limit``.
 
     Order: exact name, names starting with the text ("europe/lo"), cities starting with it

@@ -46,6 +46,7 @@ from bot.digests.schedule import (
 )
 from bot.render.digest import MESSAGE_TOTAL, digest_date_text, digest_message, message_text_length
 from bot.render.embeds import Limit
+from bot.render.limits import missing_post_permissions
 
 log = logging.getLogger(__name__)
 
@@ -421,17 +422,6 @@ class DigestService:
 
 # --- Discord -------------------------------------------------------------------------------------
 
-NEEDED_PERMISSIONS: Final = (
-    ("view_channel", "View Channel"),
-    ("send_messages", "Send Messages"),
-    ("embed_links", "Embed Links"),
-)
-
-
-def missing_permissions(permissions: discord.Permissions) -> list[str]:
-    """The permissions digests need that ``permissions`` lacks, by their names in Discord's UI."""
-    return [label for flag, label in NEEDED_PERMISSIONS if not getattr(permissions, flag)]
-
 
 def channel_problem(channel: discord.abc.GuildChannel | discord.Thread | None, name: str | None = None) -> str | None:
     """Why digests cannot be posted in ``channel`` (from the client's cache), or None."""
@@ -440,7 +430,7 @@ def channel_problem(channel: discord.abc.GuildChannel | discord.Thread | None, n
         return f"{where} was deleted (or I can no longer see it)"
     if not isinstance(channel, discord.TextChannel):
         return f"#{channel.name} is not a text channel"
-    missing = missing_permissions(channel.permissions_for(channel.guild.me))
+    missing = missing_post_permissions(channel.permissions_for(channel.guild.me))
     if missing:
         names = ", ".join(f"**{m}**" for m in missing)
         return f"I lack the {names} permission{'s' if len(missing) > 1 else ''} in #{channel.name}"

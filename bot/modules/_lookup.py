@@ -9,12 +9,11 @@ from discord import app_commands
 
 from bot.db.types import Visibility
 from bot.errors import UserFacingError
+from bot.render.limits import MAX_CHOICE_CHARS, MAX_CHOICES, choice_name
 from bot.render.text import escape_markdown, single_line, truncate
 
 if TYPE_CHECKING:
     from bot.app.client import NewsBot
-
-MAX_CHOICES = 25  # Discord's limit for autocomplete
 
 
 def quote(text: str, limit: int = 80) -> str:
@@ -45,6 +44,6 @@ async def topic_choices(
     """Autocomplete for a topic option, with article counts, as this server sees them."""
     vis = await bot.visibility_for(interaction.guild_id)
     return [
-        app_commands.Choice(name=f"{t.name} ({t.count})"[:100], value=t.name[:100])
+        app_commands.Choice(name=choice_name(f"{t.name} ({t.count})"), value=t.name[:MAX_CHOICE_CHARS])
         for t in bot.catalog.complete_topics(current, vis, limit=MAX_CHOICES)
     ]

@@ -58,15 +58,12 @@ from bot.render.admin import (
     stats_embed,
 )
 from bot.render.embeds import fit_embed
-from bot.render.text import single_line, truncate
+from bot.render.limits import MAX_CHOICE_CHARS, MAX_CHOICES, choice_name, missing_post_permissions
 from bot.store.limits import QUALITY
 from bot.store.models import Article
 
 log = logging.getLogger(__name__)
 
-MAX_CHOICES = 25
-#: What the bot needs in the log channel to announce there.
-LOG_CHANNEL_PERMISSIONS = ("view_channel", "send_messages", "embed_links")
 RELOAD_COOLDOWN = 10.0
 #: How long the buttons of an import that removes digests wait for the moderator (well within the
 #: 15 minutes an interaction token lives, so the expired answer can still be shown).
@@ -89,15 +86,6 @@ def _field(option: str) -> str:
     return "log_channel_id" if option == "log_channel" else option
 
 
-def _permission_name(flag: str) -> str:
-    return flag.replace("_", " ").title()
-
-
-def missing_post_permissions(channel: discord.abc.GuildChannel, me: discord.Member) -> list[str]:
-    permissions = channel.permissions_for(me)
-    return [_permission_name(p) for p in LOG_CHANNEL_PERMISSIONS if not getattr(permissions, p)]
-
-
 class GuildChannels:
     """The server's text channels as ``bot.guilds.backup`` sees them (``ServerChannels``)."""
 
@@ -110,7 +98,9 @@ class GuildChannels:
             channel = discord.utils.get(self._guild.text_channels, name=ref.name) if ref.name else None
         if channel is None:
             return None
-        return ChannelInfo(channel.id, channel.name, tuple(missing_post_permissions(channel, self._guild.me)))
+        return ChannelInfo(
+            channel.id, channel.name, tuple(missing_post_permissions(channel.permissions_for(self._guild.me)))
+        )
 
     def name_of(self, channel_id: int) -> str | None:
         channel = self._guild.get_channel(channel_id)
@@ -275,7 +265,7 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Moderate n
             return []
         vis = await self.bot.visibility_for(interaction.guild_id)
         return [
-            app_commands.Choice(name=c.title[:100] or c.id, value=c.id[:100])
+            app_commands.Choice(name=choice_name(c.title, c.id), value=c.id[:MAX_CHOICE_CHARS])
             for c in self.bot.catalog.complete_articles(current, vis, limit=MAX_CHOICES)
         ]
 
@@ -288,9 +278,7 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Moderate n
         hidden = await self.bot.db.guilds.hidden(interaction.guild.id)
         matches = [h for h in hidden if not query or query in fold(h.title) or h.article_id.startswith(current)]
         return [
-            app_commands.Choice(
-                name=truncate(single_line(h.title), 100) or h.article_id[:100], value=h.article_id[:100]
-            )
+            app_commands.Choice(name=choice_name(h.title, h.article_id), value=h.article_id[:MAX_CHOICE_CHARS])
             for h in matches[:MAX_CHOICES]
         ]
 
@@ -464,7 +452,7 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Moderate n
         except ConfigError as exc:
             raise UserFacingError(str(exc)) from None
         if log_channel is not None:
-            missing = missing_post_permissions(log_channel, guild.me)
+            missing = missing_post_permissions(log_channel.permissions_for(guild.me))
             if missing:
                 needed = ", ".join(f"**{p}**" for p in missing)
                 raise UserFacingError(

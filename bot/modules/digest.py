@@ -34,13 +34,13 @@ from bot.errors import UserFacingError
 from bot.modules._checks import Refused
 from bot.modules._lookup import quote, resolve_topic, topic_choices
 from bot.render.embeds import DEFAULT_COLOR, fit_embed
-from bot.store.limits import QUALITY
+from bot.render.limits import MAX_CHOICES, choice_name
 from bot.render.text import escape_markdown, masked_link
+from bot.store.limits import QUALITY
 
 log = logging.getLogger(__name__)
 
 RESTART_DELAY: Final = 60
-MAX_CHOICES: Final = 25
 _ID_RE: Final = re.compile(r"#?\s*(\d{1,18})")
 
 
@@ -233,7 +233,7 @@ class DigestCog(
             paused = " (paused)" if digest.paused else ""
             name = f"#{digest.id} · {digest.topic} in {where} at {digest.at_time} {digest.timezone}{paused}"
             if not text or text in name.casefold():
-                choices.append(app_commands.Choice(name=name[:100], value=str(digest.id)))
+                choices.append(app_commands.Choice(name=choice_name(name), value=str(digest.id)))
         return choices[:MAX_CHOICES]
 
     # --- commands ---------------------------------------------------------------------------

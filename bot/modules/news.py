@@ -14,9 +14,10 @@ from bot.app.client import NewsBot
 from bot.app.respond import reply, within_deadline
 from bot.db.types import Page, Visibility
 from bot.errors import UserFacingError
-from bot.modules._lookup import MAX_CHOICES, quote, resolve_topic, topic_choices
+from bot.modules._lookup import quote, resolve_topic, topic_choices
 from bot.modules._views import ArticleView, PageSource, ResultsView, link_view
 from bot.render.embeds import article_embed, related_embed, topics_embed
+from bot.render.limits import MAX_CHOICES, choice_name
 from bot.store.models import Article
 
 PAGE_SIZE = 5
@@ -108,7 +109,7 @@ class News(commands.GroupCog, group_name="news", group_description="Look up news
     ) -> list[app_commands.Choice[str]]:
         vis = await self._vis(interaction)
         return [
-            app_commands.Choice(name=c.title[:100] or c.id, value=c.id)
+            app_commands.Choice(name=choice_name(c.title, c.id), value=c.id)
             for c in self.bot.catalog.complete_articles(current, vis, limit=MAX_CHOICES)
         ]
 

@@ -10,10 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.content import catalog as catalog_module
-from bot.content.catalog import MAX_CHOICE_CHARS, Catalog, _Snapshot, fold
+from bot.content.catalog import Catalog, _Snapshot, fold
 from bot.db import Database
 from bot.db.repository import CatalogEntry
 from bot.db.types import Visibility
+from bot.render.limits import MAX_CHOICE_CHARS
 from bot.store.models import Provider
 from tests.db.conftest import make_article, store
 
