@@ -9,14 +9,13 @@ nothing".
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from datetime import UTC, datetime
 from typing import Final
 
 from bot.db.types import ArticleSummary
+from bot.store.keys import plain_words
 
 StoryKey = Callable[[ArticleSummary], str]
 
@@ -25,19 +24,11 @@ DEFAULT_MAX_PER_PROVIDER: Final = 2
 # loose (one hub article can list dozens of others), so a union that would build a bigger group
 # than this is refused rather than letting one hub swallow the whole digest.
 DEFAULT_MAX_STORY_SIZE: Final = 6
-_NON_WORD: Final = re.compile(r"[\W_]+")
-
-
-def normalise_title(title: str) -> str:
-    """Titles compared as words: accents, case, punctuation and spacing ignored."""
-    decomposed = unicodedata.normalize("NFKD", title)
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return " ".join(_NON_WORD.sub(" ", plain.casefold()).split())
 
 
 def title_story_key(article: ArticleSummary) -> str:
     """The default story key: the normalised title, or the id for an article with no words in it."""
-    title = normalise_title(article.title)
+    title = plain_words(article.title)
     return "title:" + title if title else "id:" + article.id
 
 
@@ -101,7 +92,7 @@ def story_groups(
     if by_title:
         first_by_title: dict[str, str] = {}
         for item in ordered:
-            title = normalise_title(item.title)
+            title = plain_words(item.title)
             if not title:
                 continue
             if title in first_by_title:

@@ -128,7 +128,7 @@ def canonical_timezone(name: str) -> str:
     """
     cleaned = name.strip()
     index = _index()
-    folded = _fold(cleaned)
+    folded = _timezone_key(cleaned)
     found = index.by_folded.get(folded) or index.by_city.get(folded)
     if found is not None:
         return found
@@ -158,7 +158,7 @@ def _quote(text: str, limit: int = 40) -> str:
 # --- timezone names and suggestions ---------------------------------------------------------------
 
 
-def _fold(text: str) -> str:
+def _timezone_key(text: str) -> str:
     """Case- and accent-insensitive form with spaces as underscores ("São Paulo" -> "sao_paulo")."""
     decomposed = unicodedata.normalize("NFKD", text.strip())
     plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
@@ -230,7 +230,7 @@ def timezone_suggestions(text: str, limit: int = MAX_CHOICES) -> list[str]:
     index = _index()
     if limit <= 0:
         return []
-    query = _fold(text)
+    query = _timezone_key(text)
     if not query:
         return list(index.common[:limit])
     scored: list[tuple[int, int, str]] = []

@@ -47,6 +47,7 @@ from bot.digests.schedule import (
 from bot.render.digest import MESSAGE_TOTAL, digest_date_text, digest_message, message_text_length
 from bot.render.embeds import Limit
 from bot.render.limits import missing_post_permissions
+from bot.store.keys import topic_key
 
 log = logging.getLogger(__name__)
 
@@ -241,7 +242,7 @@ class DigestService:
         """A topic's candidates over a window, with its stories grouped. Digests due together often
         share topic and window (a peak minute of hundreds of digests has a few dozen of them), so
         scheduled windows are kept for a few seconds and queried once."""
-        key = (" ".join(topic.split()).casefold(), since, until, vis)
+        key = (topic_key(topic), since, until, vis)
         clock = monotonic_time.monotonic()
         if shared:
             cached = self._windows.get(key)

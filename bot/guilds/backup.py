@@ -26,6 +26,7 @@ from bot.db.types import Visibility
 from bot.digests import limits as digest_limits
 from bot.digests.schedule import CADENCES, Schedule, canonical_timezone, parse_time
 from bot.guilds.policy import Policy
+from bot.store.keys import topic_key
 from bot.store.limits import QUALITY
 
 FORMAT_VERSION = 1
@@ -808,7 +809,7 @@ def _identity(digest: Digest | NewDigest) -> tuple[object, ...]:
     """What makes two digests the same for an import (ids, progress and who made it aside)."""
     return (
         digest.channel_id,
-        digest.topic.casefold(),
+        topic_key(digest.topic),
         digest.at_time,
         digest.timezone,
         digest.cadence,

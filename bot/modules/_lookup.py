@@ -11,6 +11,7 @@ from bot.db.types import Visibility
 from bot.errors import UserFacingError
 from bot.render.limits import MAX_CHOICE_CHARS, MAX_CHOICES, choice_name
 from bot.render.text import escape_markdown, single_line, truncate
+from bot.store.keys import topic_key
 
 if TYPE_CHECKING:
     from bot.app.client import NewsBot
@@ -26,7 +27,7 @@ async def resolve_topic(bot: NewsBot, raw: str, vis: Visibility) -> str:
     unknown, a plain statement when this server blocked it."""
     name = await bot.db.articles.resolve_topic(raw.strip())
     if name is not None:
-        if name.casefold() in vis.blocked_topics:
+        if topic_key(name) in vis.blocked_topics:
             raise UserFacingError(f"The moderators of this server have blocked the topic **{escape_markdown(name)}**.")
         return name
     closest = bot.catalog.closest_topics(raw, 3)

@@ -22,7 +22,6 @@ from discord.ext import commands
 import bot as package
 from bot.app.client import NewsBot
 from bot.app.tree import APOLOGY, error_embed, send_private
-from bot.content.catalog import fold
 from bot.content.indexing import ContentUnavailable
 from bot.db.guild_types import HiddenArticle
 from bot.errors import UserFacingError
@@ -59,6 +58,7 @@ from bot.render.admin import (
 )
 from bot.render.embeds import fit_embed
 from bot.render.limits import MAX_CHOICE_CHARS, MAX_CHOICES, choice_name, missing_post_permissions
+from bot.store.keys import plain_words
 from bot.store.limits import QUALITY
 from bot.store.models import Article
 
@@ -217,7 +217,7 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Moderate n
         found = await articles.get(value, EVERYTHING) or await articles.get_by_url(value, EVERYTHING)
         if found is None and value:
             for choice in self.bot.catalog.complete_articles(value, EVERYTHING, limit=5):
-                if fold(choice.title) == fold(value):
+                if plain_words(choice.title) == plain_words(value):
                     found = await articles.get(choice.id, EVERYTHING)
                     break
         if found is None:
@@ -274,9 +274,9 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Moderate n
     ) -> list[app_commands.Choice[str]]:
         if interaction.guild is None or not interaction.permissions.manage_guild:
             return []
-        query = fold(current)
+        query = plain_words(current)
         hidden = await self.bot.db.guilds.hidden(interaction.guild.id)
-        matches = [h for h in hidden if not query or query in fold(h.title) or h.article_id.startswith(current)]
+        matches = [h for h in hidden if not query or query in plain_words(h.title) or h.article_id.startswith(current)]
         return [
             app_commands.Choice(name=choice_name(h.title, h.article_id), value=h.article_id[:MAX_CHOICE_CHARS])
             for h in matches[:MAX_CHOICES]
@@ -366,7 +366,7 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Moderate n
         hidden = await self.bot.db.guilds.hidden(guild.id)
         match = next((h for h in hidden if h.article_id == value), None)
         if match is None:
-            match = next((h for h in hidden if fold(h.title) == fold(value) and value), None)
+            match = next((h for h in hidden if plain_words(h.title) == plain_words(value) and value), None)
         if match is None and value:
             by_url = await self.bot.db.articles.get_by_url(value, EVERYTHING)
             match = next((h for h in hidden if by_url is not None and h.article_id == by_url.id), None)

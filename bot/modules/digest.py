@@ -36,6 +36,7 @@ from bot.modules._lookup import quote, resolve_topic, topic_choices
 from bot.render.embeds import DEFAULT_COLOR, fit_embed
 from bot.render.limits import MAX_CHOICES, choice_name
 from bot.render.text import escape_markdown, masked_link
+from bot.store.keys import topic_key
 from bot.store.limits import QUALITY
 
 log = logging.getLogger(__name__)
@@ -171,9 +172,9 @@ class DigestCog(
             if digest is not None and digest.guild_id == interaction.guild_id:
                 return digest
         elif interaction.guild_id is not None:
-            wanted = " ".join(raw.split()).casefold()
+            wanted = topic_key(raw)
             found = [
-                d for d in await self.bot.db.digests.for_guild(interaction.guild_id) if d.topic.casefold() == wanted
+                d for d in await self.bot.db.digests.for_guild(interaction.guild_id) if topic_key(d.topic) == wanted
             ]
             if len(found) == 1:
                 return found[0]
