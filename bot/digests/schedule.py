@@ -494,7 +494,8 @@ def digest_window(
 _BASE36: Final = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
-def _base36(number: int) -> str:
+def base36(number: int) -> str:
+    """``number`` (not negative) in base 36, lower case: the short form nonces use."""
     digits = []
     while True:
         number, rest = divmod(number, 36)
@@ -522,7 +523,7 @@ def nonce_for(digest_id: int, slot: datetime) -> str:
         raise ValueError(f"digest id must be a non-negative 64-bit integer, not {digest_id}")
     if minute < 0:
         raise ValueError(f"slot {slot.isoformat()} is before 1970")
-    nonce = f"d{_base36(digest_id)}-{_base36(minute)}"
+    nonce = f"d{base36(digest_id)}-{base36(minute)}"
     if len(nonce) > MAX_NONCE:  # pragma: no cover - needs a slot after the year 9999
         raise ValueError(f"nonce {nonce!r} is longer than {MAX_NONCE} characters")
     return nonce

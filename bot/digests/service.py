@@ -37,6 +37,7 @@ from bot.digests.compose import StoryKey, compose, key_from_groups, story_groups
 from bot.digests.schedule import (
     DEFAULT_GRACE,
     Schedule,
+    base36,
     digest_window,
     first_window,
     nonce_for,
@@ -143,22 +144,10 @@ def footer_text(digest_id: int, nonce: str | None) -> str:
     return f"{base} · {marker(nonce)}" if nonce else f"{base} · preview"
 
 
-_BASE36: Final = "0123456789abcdefghijklmnopqrstuvwxyz"
-
-
-def _base36(number: int) -> str:
-    digits = ""
-    while True:
-        number, rest = divmod(number, 36)
-        digits = _BASE36[rest] + digits
-        if not number:
-            return digits
-
-
 def manual_nonce(digest_id: int, at: datetime) -> str:
     """The nonce of a ``/digest send``: ``s``, the digest id and the millisecond (base 36); at most
     22 characters, and never equal to a scheduled slot's (those start with ``d``)."""
-    return f"s{_base36(digest_id)}-{_base36(int(at.timestamp() * 1000))}"
+    return f"s{base36(digest_id)}-{base36(int(at.timestamp() * 1000))}"
 
 
 def posted_text(count: int) -> str:
