@@ -21,7 +21,7 @@ from discord.ext import commands
 
 import bot as package
 from bot.app.client import NewsBot
-from bot.app.tree import APOLOGY, error_embed, send_private
+from bot.app.respond import error_embed, reply, report_error, send_private
 from bot.content.indexing import ContentUnavailable
 from bot.db.guild_types import HiddenArticle
 from bot.errors import UserFacingError
@@ -169,13 +169,7 @@ class ImportConfirmation(discord.ui.View):
     async def on_error(
         self, interaction: discord.Interaction[Any], error: Exception, item: discord.ui.Item[Any]
     ) -> None:
-        if isinstance(error, UserFacingError):
-            await send_private(interaction, error_embed(error.message, error.title))
-            return
-        log.error(
-            "import confirmation failed (guild=%s user=%s)", interaction.guild_id, interaction.user.id, exc_info=error
-        )
-        await send_private(interaction, error_embed(APOLOGY))
+        await report_error(interaction, error, what="import confirmation")
 
 
 @app_commands.guild_only()
@@ -250,10 +244,7 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Moderate n
         policy = await self.bot.policy.for_guild(guild.id)
         view = self._settings_view(guild, policy, len(policy.visibility.hidden_ids))
         embed = settings_embed(view, title=title, notes=notes)
-        if interaction.response.is_done():
-            await interaction.followup.send(embed=embed, ephemeral=True)
-        else:
-            await interaction.response.send_message(embed=embed, ephemeral=True)
+        await reply(interaction, embed=embed, ephemeral=True)
 
     # --- autocomplete -------------------------------------------------------------------------
 

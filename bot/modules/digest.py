@@ -385,10 +385,7 @@ class DigestCog(
         if not composed.items:
             note += " There is nothing new for it, so it would post nothing."
         embeds = list(composed.embeds)
-        if interaction.response.is_done():
-            await interaction.followup.send(content=note, embeds=embeds, ephemeral=True)
-        else:
-            await interaction.response.send_message(content=note, embeds=embeds, ephemeral=True)
+        await reply(interaction, note, embeds=embeds, ephemeral=True)
 
     @app_commands.command(name="send", description="Post a digest now (its articles count as delivered)")
     @app_commands.describe(digest="The digest (start typing its topic or id)")
