@@ -275,9 +275,10 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Moderate n
 
     # --- commands -----------------------------------------------------------------------------
 
-    @app_commands.command(name="reload", description="Re-read the content store now and report what changed")
+    @app_commands.command(name="reload")
     @app_commands.checks.cooldown(1, RELOAD_COOLDOWN, key=lambda i: i.guild_id)
     async def reload(self, interaction: discord.Interaction[NewsBot]) -> None:
+        """Re-read the content store now and report what changed"""
         await interaction.response.defer(ephemeral=True, thinking=True)  # a large store takes a while
         try:
             report = await self.bot.reindex()
@@ -299,8 +300,9 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Moderate n
         )
         await interaction.followup.send(embed=reload_embed(report), ephemeral=True)
 
-    @app_commands.command(name="stats", description="Articles, topics, digests and the bot's health at a glance")
+    @app_commands.command(name="stats")
     async def stats(self, interaction: discord.Interaction[NewsBot]) -> None:
+        """Articles, topics, digests and the bot's health at a glance"""
         guild = self._guild(interaction)
         policy = await self.bot.policy.for_guild(guild.id)
         stats = await self.bot.db.articles.stats(policy.visibility)
@@ -318,7 +320,7 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Moderate n
         )
         await interaction.response.send_message(embed=stats_embed(data), ephemeral=True)
 
-    @app_commands.command(name="hide", description="Hide an article from every command and digest in this server")
+    @app_commands.command(name="hide")
     @app_commands.describe(article="The article (start typing its title)", reason="Why (kept in the audit log)")
     @app_commands.autocomplete(article=visible_article_autocomplete)
     async def hide(
@@ -327,6 +329,7 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Moderate n
         article: app_commands.Range[str, 1, 200],
         reason: app_commands.Range[str, 1, MAX_REASON_CHARS] | None = None,
     ) -> None:
+        """Hide an article from every command and digest in this server"""
         guild = self._guild(interaction)
         found = await self._find_article(article)
         policy = await self.bot.policy.for_guild(guild.id)
@@ -348,10 +351,11 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Moderate n
         await self._audit(interaction, "hide", {"article": found.id, "title": found.title, "reason": note})
         await interaction.response.send_message(embed=fit_embed(embed), ephemeral=True)
 
-    @app_commands.command(name="unhide", description="Show a hidden article again in this server")
+    @app_commands.command(name="unhide")
     @app_commands.describe(article="The hidden article (start typing its title)")
     @app_commands.autocomplete(article=hidden_article_autocomplete)
     async def unhide(self, interaction: discord.Interaction[NewsBot], article: app_commands.Range[str, 1, 200]) -> None:
+        """Show a hidden article again in this server"""
         guild = self._guild(interaction)
         value = article.strip()
         hidden = await self.bot.db.guilds.hidden(guild.id)
@@ -374,7 +378,7 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Moderate n
         await self._audit(interaction, "unhide", {"article": match.article_id, "title": match.title})
         await interaction.response.send_message(embed=fit_embed(embed), ephemeral=True)
 
-    @app_commands.command(name="config", description="Show or change this server's settings for newsbot")
+    @app_commands.command(name="config")
     @app_commands.describe(
         min_quality=f"Leave out articles whose source quality is below this ({QUALITY})",
         include_unpublished="Also serve articles marked as not published",
@@ -395,6 +399,7 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Moderate n
         log_channel: discord.TextChannel | None = None,
         reset: Resettable | None = None,
     ) -> None:
+        """Show or change this server's settings for newsbot"""
         guild = self._guild(interaction)
         given: dict[str, Any] = {
             "min_quality": min_quality,
@@ -460,18 +465,20 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Moderate n
         await self._audit(interaction, "config", details)
         await self._show_settings(interaction, title="Settings updated", notes=notes)
 
-    @app_commands.command(name="audit", description="The latest admin actions in this server")
+    @app_commands.command(name="audit")
     @app_commands.describe(limit="How many actions to show (1 to 25)")
     async def audit(
         self, interaction: discord.Interaction[NewsBot], limit: app_commands.Range[int, 1, 25] = 10
     ) -> None:
+        """The latest admin actions in this server"""
         entries = await self.bot.db.audit.latest(self._guild(interaction).id, limit)
         await interaction.response.send_message(embed=audit_embed_list(entries, limit=limit), ephemeral=True)
 
     # --- backup -------------------------------------------------------------------------------
 
-    @app_commands.command(name="export", description="Download this server's settings, hidden articles and digests")
+    @app_commands.command(name="export")
     async def export(self, interaction: discord.Interaction[NewsBot]) -> None:
+        """Download this server's settings, hidden articles and digests"""
         guild = self._guild(interaction)
         backup = await self.backups.export(guild.id, GuildChannels(guild), server_name=guild.name)
         text = dump_backup(backup, server_id=guild.id, exported_at=datetime.now(UTC))
@@ -515,9 +522,10 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Moderate n
         await self._audit(interaction, "import", result.audit_details(file_name))
         return result
 
-    @app_commands.command(name="import", description="Restore settings, hidden articles and digests from an export")
+    @app_commands.command(name="import")
     @app_commands.describe(file="The YAML file /admin export made")
     async def import_(self, interaction: discord.Interaction[NewsBot], file: discord.Attachment) -> None:
+        """Restore settings, hidden articles and digests from an export"""
         guild = self._guild(interaction)
         backup = await self._read_backup(interaction, file)
         plan = await self.backups.plan(guild.id, backup, GuildChannels(guild), user_id=interaction.user.id)

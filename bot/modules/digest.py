@@ -239,7 +239,7 @@ class DigestCog(
 
     # --- commands ---------------------------------------------------------------------------
 
-    @app_commands.command(name="add", description="Post a digest of one topic in a channel on a schedule")
+    @app_commands.command(name="add")
     @app_commands.describe(
         channel="Where to post it",
         topic="The topic (start typing to see suggestions)",
@@ -261,6 +261,7 @@ class DigestCog(
         min_quality: app_commands.Range[int, QUALITY.low, QUALITY.high] = QUALITY.low,
         max_items: app_commands.Range[int, MIN_ITEMS, MAX_ITEMS] = DEFAULT_ITEMS,
     ) -> None:
+        """Post a digest of one topic in a channel on a schedule"""
         assert interaction.guild is not None  # interaction_check
         topic_name = await resolve_topic(self.bot, topic, await self.bot.visibility_for(interaction.guild.id))
         now = self._now()
@@ -309,8 +310,9 @@ class DigestCog(
             )
         await self._answer(interaction, "\n".join(lines), title="Digest scheduled")
 
-    @app_commands.command(name="list", description="Every digest of this server with its next run and last result")
+    @app_commands.command(name="list")
     async def list_(self, interaction: discord.Interaction[NewsBot]) -> None:
+        """Every digest of this server with its next run and last result"""
         assert interaction.guild is not None
         digests = await self.bot.db.digests.for_guild(interaction.guild.id)
         if not digests:
@@ -323,10 +325,11 @@ class DigestCog(
         embed.set_footer(text="Dates show in your own timezone; “local” times are the digest's.")
         await reply(interaction, embed=fit_embed(embed), ephemeral=True)
 
-    @app_commands.command(name="remove", description="Delete a digest")
+    @app_commands.command(name="remove")
     @app_commands.describe(digest="The digest (start typing its topic or id)")
     @app_commands.autocomplete(digest=digest_autocomplete)
     async def remove(self, interaction: discord.Interaction[NewsBot], digest: app_commands.Range[str, 1, 100]) -> None:
+        """Delete a digest"""
         found = await self._digest(interaction, digest)
         await self.bot.db.digests.remove(found.id)
         self.service.forget(found.id)
@@ -334,10 +337,11 @@ class DigestCog(
         await self._audit(interaction, "digest.remove", found)
         await self._answer(interaction, f"Removed digest {self._describe(found)}. Nothing more will be posted.")
 
-    @app_commands.command(name="pause", description="Stop posting a digest for now (its settings are kept)")
+    @app_commands.command(name="pause")
     @app_commands.describe(digest="The digest (start typing its topic or id)")
     @app_commands.autocomplete(digest=digest_autocomplete)
     async def pause(self, interaction: discord.Interaction[NewsBot], digest: app_commands.Range[str, 1, 100]) -> None:
+        """Stop posting a digest for now (its settings are kept)"""
         found = await self._digest(interaction, digest)
         if found.paused:
             raise UserFacingError(f"Digest {self._describe(found)} is already paused. `/digest resume` restarts it.")
@@ -348,10 +352,11 @@ class DigestCog(
         await self._audit(interaction, "digest.pause", found)
         await self._answer(interaction, f"Paused digest {self._describe(found)}. `/digest resume` restarts it.")
 
-    @app_commands.command(name="resume", description="Start posting a paused digest again")
+    @app_commands.command(name="resume")
     @app_commands.describe(digest="The digest (start typing its topic or id)")
     @app_commands.autocomplete(digest=digest_autocomplete)
     async def resume(self, interaction: discord.Interaction[NewsBot], digest: app_commands.Range[str, 1, 100]) -> None:
+        """Start posting a paused digest again"""
         assert interaction.guild is not None
         found = await self._digest(interaction, digest)
         if not found.paused:
@@ -372,10 +377,11 @@ class DigestCog(
             f"Resumed digest {self._describe(found)}. Next run: {timestamp(when)} ({timestamp(when, 'R')}).",
         )
 
-    @app_commands.command(name="preview", description="Show privately what a digest would post now")
+    @app_commands.command(name="preview")
     @app_commands.describe(digest="The digest (start typing its topic or id)")
     @app_commands.autocomplete(digest=digest_autocomplete)
     async def preview(self, interaction: discord.Interaction[NewsBot], digest: app_commands.Range[str, 1, 100]) -> None:
+        """Show privately what a digest would post now"""
         found = await self._digest(interaction, digest)
         composed = await within_deadline(interaction, self.service.preview(found, self._now()), ephemeral=True)
         note = (
@@ -387,10 +393,11 @@ class DigestCog(
         embeds = list(composed.embeds)
         await reply(interaction, note, embeds=embeds, ephemeral=True)
 
-    @app_commands.command(name="send", description="Post a digest now (its articles count as delivered)")
+    @app_commands.command(name="send")
     @app_commands.describe(digest="The digest (start typing its topic or id)")
     @app_commands.autocomplete(digest=digest_autocomplete)
     async def send(self, interaction: discord.Interaction[NewsBot], digest: app_commands.Range[str, 1, 100]) -> None:
+        """Post a digest now (its articles count as delivered)"""
         found = await self._digest(interaction, digest)
         try:
             outcome = await within_deadline(interaction, self.service.send_now(found, self._now()), ephemeral=True)
