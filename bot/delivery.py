@@ -43,6 +43,7 @@ class TryLater(Exception):
 
 
 def base36(number: int) -> str:
+    """``number`` (not negative) in base 36, lower case: the short form nonces use."""
     digits = ""
     while True:
         number, rest = divmod(number, 36)

@@ -7,6 +7,8 @@ Imports are read from the source with ``ast`` (every ``import`` statement, insid
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -42,7 +44,6 @@ LEAVES = {"bot", "bot.settings", "bot.errors", "bot.logs"}
 SIDEWAYS = {
     ("bot.guilds", "bot.digests"),  # a backup's digests follow the digest rules
     ("bot.guilds", "bot.alerts"),  # a backup's alerts follow the alert rules
-    ("bot.alerts", "bot.content"),  # keywords fold text as the catalog (and search) do
 }
 # Modules of pure rules (limits, ranges) that import nothing of ours: the database layer may import
 # them too, so a migration's CHECK and the command read one definition (tested against each other).
@@ -180,3 +181,12 @@ def test_no_import_cycle() -> None:
 )
 def test_cycle_finder_finds_cycles(edges: dict[str, set[str]], expected: bool) -> None:
     assert (find_cycle(edges) is not None) is expected
+
+
+def test_the_content_layer_runs_without_discord() -> None:
+    # The catalog and the index run in worker processes too; importing discord.py there would cost
+    # every worker its start-up time for nothing.
+    names = sorted(m for m in modules() if owner(m) in {"bot.store", "bot.db", "bot.content"})
+    code = f"import sys\nfor name in {names!r}:\n    __import__(name)\nprint('discord' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False", "a module of bot.store, bot.db or bot.content imports discord"

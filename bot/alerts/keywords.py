@@ -2,7 +2,7 @@
 
 ``solar "heat pump" -oil wind | tidal`` means: *solar* and the phrase *heat pump* occur, *oil* does
 not, and *wind* or *tidal* does. Words match whole words; a quoted phrase matches its words in a
-row within one field. Text is compared after ``bot.content.catalog.fold`` (case, accents and punctuation
+row within one field. Text is compared after ``bot.store.keys.plain_words`` (case, accents and punctuation
 ignored), the same folding search uses, so ``Café`` matches ``cafe`` and ``CAFÉ``.
 
 ``parse`` turns the text a moderator typed into a ``Query`` (or a ``KeywordError`` saying what is
@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from bot.alerts.rules import MAX_KEYWORDS_CHARS
-from bot.content.catalog import fold
+from bot.store.keys import plain_words as fold
 
 MAX_TERMS: Final = 20
 

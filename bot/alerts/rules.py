@@ -10,6 +10,8 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Final, Literal, get_args
 
+from bot.store.limits import QUALITY
+
 #: Alerts one server may have.
 MAX_PER_SERVER: Final = 25
 #: Posts one alert may make per ``FLOOD_WINDOW`` before the rest is held for a roundup.
@@ -31,7 +33,7 @@ MAX_MAX_AGE_HOURS: Final = 168
 ARRIVAL_HORIZON: Final = timedelta(hours=MAX_MAX_AGE_HOURS)
 #: Forum tags Discord lets one post carry.
 MAX_FORUM_TAGS: Final = 5
-MIN_QUALITY, MAX_QUALITY = 0, 164
+MIN_QUALITY, MAX_QUALITY = QUALITY.low, QUALITY.high  # the store's range (bot.store.limits)
 MAX_PROVIDERS: Final = 20
 MAX_KEYWORDS_CHARS: Final = 200
 MAX_TOPIC_CHARS: Final = 100

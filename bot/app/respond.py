@@ -1,17 +1,33 @@
-"""Answering interactions on time: Discord drops an interaction not answered within 3 seconds."""
+"""The one way to answer an interaction: on time, as a first response or a follow-up, and the one
+error path (private errors, the apology) that commands and components share.
+
+Discord drops an interaction not answered within 3 seconds, and an interaction answered once must
+be followed up instead: :func:`reply` picks the right call, and everything here goes through it.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+import logging
+from collections.abc import Awaitable, Sequence
 from typing import Any, TypeVar
 
 import discord
+from discord import app_commands
+
+from bot.errors import UserFacingError
+from bot.ops.telemetry import record_outcome
+from bot.render.limits import permission_name
+from bot.render.text import escape_markdown
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 # Work that is not done by then is deferred ("thinking..."), leaving ample margin below 3 s.
 DEFER_AFTER = 1.5
+APOLOGY = "Sorry, something went wrong on our side while handling that. It has been logged; please try again later."
+ERROR_COLOUR = discord.Colour.red()
 
 
 async def within_deadline(interaction: discord.Interaction[Any], work: Awaitable[T], *, ephemeral: bool) -> T:
@@ -25,18 +41,94 @@ async def within_deadline(interaction: discord.Interaction[Any], work: Awaitable
 
 async def reply(
     interaction: discord.Interaction[Any],
+    content: str | None = None,
     *,
-    embed: discord.Embed,
+    embed: discord.Embed | None = None,
+    embeds: Sequence[discord.Embed] = (),
     view: discord.ui.View | None = None,
+    file: discord.File | None = None,
     ephemeral: bool,
 ) -> None:
-    """Send the answer as the first response, or as a follow-up when the interaction was deferred."""
+    """Send the answer as the first response, or as a follow-up when the interaction was already
+    answered or deferred."""
+    extra: dict[str, Any] = {}
+    if content is not None:
+        extra["content"] = content
+    if embed is not None:
+        extra["embed"] = embed
+    if embeds:
+        extra["embeds"] = list(embeds)
+    if view is not None:  # discord.py refuses an explicit None where it expects a view
+        extra["view"] = view
+    if file is not None:
+        extra["file"] = file
     if interaction.response.is_done():
-        if view is None:
-            await interaction.followup.send(embed=embed, ephemeral=ephemeral)
-        else:
-            await interaction.followup.send(embed=embed, view=view, ephemeral=ephemeral)
-    elif view is None:
-        await interaction.response.send_message(embed=embed, ephemeral=ephemeral)
+        await interaction.followup.send(ephemeral=ephemeral, **extra)
     else:
-        await interaction.response.send_message(embed=embed, view=view, ephemeral=ephemeral)
+        await interaction.response.send_message(ephemeral=ephemeral, **extra)
+
+
+def error_embed(message: str, title: str | None = None) -> discord.Embed:
+    embed = discord.Embed(description=message[:4000], colour=ERROR_COLOUR)
+    if title:
+        embed.title = title[:256]
+    return embed
+
+
+async def send_private(interaction: discord.Interaction[Any], embed: discord.Embed) -> None:
+    """Answer privately whether or not the interaction was already answered or deferred."""
+    await reply(interaction, embed=embed, ephemeral=True)
+
+
+def describe_check_failure(error: BaseException) -> str | None:
+    """A private explanation for the errors that are the user's (or the server's) to fix."""
+    if isinstance(error, app_commands.MissingPermissions):
+        needed = ", ".join(map(permission_name, error.missing_permissions))
+        return f"You need the **{needed}** permission to use this command."
+    if isinstance(error, app_commands.BotMissingPermissions):
+        needed = ", ".join(map(permission_name, error.missing_permissions))
+        return f"I need the **{needed}** permission in this channel to do that."
+    if isinstance(error, app_commands.NoPrivateMessage):
+        return "This command only works inside a server."
+    if isinstance(error, app_commands.CommandOnCooldown):
+        return f"Slow down a little: try again in {error.retry_after:.0f} s."
+    if isinstance(error, app_commands.TransformerError):
+        return f"{escape_markdown(str(error.value))!s} is not a valid value for this option."
+    if isinstance(error, app_commands.CheckFailure):
+        return "You are not allowed to use this command here."
+    return None
+
+
+async def report_error(interaction: discord.Interaction[Any], error: BaseException, *, what: str) -> None:
+    """The one error path, for commands (``NewsTree.on_error``) and components (``OwnedView``) alike.
+
+    A ``UserFacingError`` is shown privately as written and a failed check is explained; anything
+    else is logged with the ids needed to trace it (``what`` names the command or component) and
+    answered with a short apology. The outcome is recorded for telemetry either way.
+    """
+    if isinstance(error, app_commands.CommandInvokeError):
+        error = error.original
+    if isinstance(error, UserFacingError):
+        record_outcome(interaction, "user_error")
+        embed = error_embed(error.message, error.title)
+    elif (text := describe_check_failure(error)) is not None:
+        record_outcome(interaction, "user_error")
+        embed = error_embed(text)
+    else:
+        record_outcome(interaction, "error")
+        log.error(
+            "%s failed (guild=%s channel=%s user=%s interaction=%s)",
+            what,
+            interaction.guild_id,
+            interaction.channel_id,
+            interaction.user.id,
+            interaction.id,
+            exc_info=error,
+        )
+        embed = error_embed(APOLOGY)
+    if interaction.type is discord.InteractionType.autocomplete:
+        return  # autocomplete cannot show messages; the user just sees no choices
+    try:
+        await send_private(interaction, embed)
+    except discord.HTTPException:
+        log.warning("could not report an error to user %s (interaction %s)", interaction.user.id, interaction.id)

@@ -4,7 +4,7 @@ Discord asks for choices on every keystroke, so these lookups stay in memory and
 a millisecond at 100k articles:
 
 * Articles are numbered newest first, so "the most recent matches" are "the smallest numbers".
-* Folded titles (case, accents and punctuation removed, see ``fold``) are kept in one string,
+* Folded titles (case, accents and punctuation removed, see ``bot.store.keys.plain_words``) are kept in one string,
   ``blob``, as ``"\n title one\n title two\n"``. ``str.find`` on it jumps, at C speed, to the next
   title containing a word starting with X (search ``" X"``) or starting with X (``"\n X"``).
 * ``by_title`` lists the numbers in folded-title order, for prefix search by bisection.
@@ -23,9 +23,7 @@ Memory at 100k articles is about 40 MB, mostly the ids and display titles themse
 from __future__ import annotations
 
 import asyncio
-import re
 import time
-import unicodedata
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -39,10 +37,9 @@ from bot.content.memory import release_free_memory
 from bot.db import DatabaseHandle as Database
 from bot.db.repository import CatalogEntry
 from bot.db.types import ArticleChoice, TopicCount, Visibility
+from bot.render.limits import MAX_CHOICES, choice_name
+from bot.store.keys import plain_words, topic_key
 
-#: Discord's limit for a choice name.
-MAX_CHOICE_CHARS = 100
-MAX_CHOICES = 25
 #: Titles of a word (or prefix) used by at most this many titles are listed from the vocabulary;
 #: commoner ones are found by scanning titles newest first, which meets the limit quickly
 #: precisely because they are common.
@@ -58,27 +55,6 @@ FUZZY_WORDS_MAX = 200
 #: a misspelt topic.
 WORD_CORRECTION_MIN_SCORE = 75
 TOPIC_CORRECTION_MIN_SCORE = 60
-
-_COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
-_NON_WORD = re.compile(r"[\W_]+")
-
-
-def fold(text: str) -> str:
-    """Case-folded, without accents, punctuation and spacing as single spaces: how titles and
-    queries are compared. ``fold("Café: Straße!") == "cafe strasse"``."""
-    text = text.casefold()
-    if not text.isascii():
-        text = _COMBINING.sub("", unicodedata.normalize("NFKD", text))
-    return _NON_WORD.sub(" ", text).strip()
-
-
-def _topic_key(name: str) -> str:
-    return " ".join(name.split()).casefold()
-
-
-def choice_title(title: str, fallback: str) -> str:
-    text = " ".join(title.split()) or fallback
-    return text if len(text) <= MAX_CHOICE_CHARS else text[: MAX_CHOICE_CHARS - 1].rstrip() + "…"
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +102,7 @@ class _Snapshot:
     def __init__(self, entries: list[CatalogEntry]) -> None:
         n = len(entries)
         self.ids = _Strings(e.id for e in entries)
-        self.titles = _Strings(choice_title(e.title, e.id) for e in entries)
+        self.titles = _Strings(choice_name(e.title, e.id) for e in entries)
         self.published = bytearray(int(e.published) for e in entries)
         self.quality = array("i", (e.quality for e in entries))
         domains: dict[str, int] = {}
@@ -134,7 +110,7 @@ class _Snapshot:
         self.domain_ids = domains
         self._index_topics(entries)
 
-        folded = [fold(e.title) for e in entries]
+        folded = [plain_words(e.title) for e in entries]
         # Entry i is blob[starts[i]:starts[i + 1]] == " " + folded title + "\n".
         self.blob = "\n" + "".join(f" {t}\n" for t in folded)
         self.starts = array("q", bytes(8 * (n + 1)))
@@ -167,7 +143,7 @@ class _Snapshot:
         for e in entries:
             seen: set[int] = set()
             for name in e.topics:
-                key = _topic_key(name)
+                key = topic_key(name)
                 index = topics.get(key)
                 if index is None:
                     index = topics[key] = len(names)
@@ -182,7 +158,7 @@ class _Snapshot:
             self.topic_start.append(len(self.topic_ids))
         self.topic_index = topics
         self.topics = [
-            _Topic(name, key, fold(name), published[i], total[i])
+            _Topic(name, key, plain_words(name), published[i], total[i])
             for (key, i), name in zip(topics.items(), names, strict=True)
         ]
 
@@ -216,7 +192,7 @@ def _visible_test(snap: _Snapshot, vis: Visibility) -> Callable[[int], bool]:
     min_quality = vis.min_quality
     hidden = vis.hidden_ids
     blocked_domains = {snap.domain_ids[d.lower()] for d in vis.blocked_domains if d.lower() in snap.domain_ids}
-    blocked_topics = {snap.topic_index[k] for k in map(_topic_key, vis.blocked_topics) if k in snap.topic_index}
+    blocked_topics = {snap.topic_index[k] for k in map(topic_key, vis.blocked_topics) if k in snap.topic_index}
     published, quality, domain, ids = snap.published, snap.quality, snap.domain, snap.ids
     starts, topic_ids = snap.topic_start, snap.topic_ids
 
@@ -298,7 +274,7 @@ class Catalog:
         visible = _visible_test(snap, vis)
         started = time.perf_counter()
         budget = BUDGET_SECONDS
-        query = fold(text)
+        query = plain_words(text)
         picked: list[int] = []
         seen: set[int] = set()
 
@@ -343,14 +319,14 @@ class Catalog:
         starting with it, then names containing it, then similar spellings; most articles first
         within each group. Counts follow ``vis.include_unpublished`` only (not per-server filters)."""
         limit = max(1, min(limit, MAX_CHOICES))
-        blocked = {_topic_key(t) for t in vis.blocked_topics}
+        blocked = {topic_key(t) for t in vis.blocked_topics}
         pool = [
             (t, t.total if vis.include_unpublished else t.published)
             for t in self._snap.topics
             if t.key not in blocked and (t.total if vis.include_unpublished else t.published) > 0
         ]
         pool.sort(key=lambda tc: (-tc[1], tc[0].key))
-        query = fold(text)
+        query = plain_words(text)
         if not query:
             return [TopicCount(t.name, n) for t, n in pool[:limit]]
         tiers: list[list[tuple[_Topic, int]]] = [[], [], []]
@@ -373,7 +349,7 @@ class Catalog:
         """Known topics spelled like ``text``, for "unknown topic, did you mean ...?"."""
         # Most articles first, so that of two equally close spellings the commoner topic is offered.
         by_name = {t.folded: t.name for t in sorted(self._snap.topics, key=lambda t: (-t.total, t.key)) if t.total > 0}
-        query = fold(text)
+        query = plain_words(text)
         if not query or n <= 0:
             return []
         close = _close(query, list(by_name), n, TOPIC_CORRECTION_MIN_SCORE)

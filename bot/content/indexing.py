@@ -32,7 +32,6 @@ import dataclasses
 import logging
 import os
 import time
-from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -48,6 +47,7 @@ from bot.db.types import IndexReport
 from bot.settings import DatabaseTarget
 from bot.store import loader
 from bot.store.discovery import Listing
+from bot.store.grouping import UnionFind
 from bot.store.models import Article, LoadIssue, RelatedRef
 from bot.store.urls import normalize_url
 from bot.store.workers import worker_pool
@@ -166,33 +166,19 @@ async def _parsed_batches(
 
 
 class _Groups:
-    """Union-find over paths, joined when they share an article id or a normalised URL."""
+    """Paths joined when they share an article id or a normalised URL."""
 
     def __init__(self) -> None:
-        self.parent: dict[str, str] = {}
+        self._paths = UnionFind()
         self._by_key: dict[tuple[str, str], str] = {}
 
-    def find(self, path: str) -> str:
-        root = path
-        while self.parent[root] != root:
-            root = self.parent[root]
-        while self.parent[path] != root:
-            self.parent[path], path = root, self.parent[path]
-        return root
-
     def add(self, path: str, article_id: str, norm_url: str) -> None:
-        self.parent.setdefault(path, path)
+        self._paths.add(path)
         for key in (("id", article_id), ("url", norm_url)):
-            other = self._by_key.setdefault(key, path)
-            a, b = self.find(path), self.find(other)
-            if a != b:
-                self.parent[max(a, b)] = min(a, b)
+            self._paths.union(path, self._by_key.setdefault(key, path))
 
     def groups(self) -> list[list[str]]:
-        out: dict[str, list[str]] = defaultdict(list)
-        for path in self.parent:
-            out[self.find(path)].append(path)
-        return [sorted(members) for members in out.values()]
+        return self._paths.groups()
 
 
 def _settle(articles: list[Article]) -> tuple[list[Article], list[LoadIssue]]:

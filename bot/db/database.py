@@ -1,7 +1,8 @@
-"""The database: schema migrations, connections, and the repositories hung off it.
+"""The SQLite database: schema migrations, connections, and the repositories hung off it.
 
-Later features add their repositories here (``db.digests``, guild settings, audit) with their own
-numbered migrations; callers only ever see the protocols in ``bot.db.repository``.
+``bot.db.pg_database.PgDatabase`` is its PostgreSQL twin with the same attributes; a new repository
+is one ``sqlite_<name>.py`` file, one numbered file in ``migrations/`` and one line in ``__init__``
+below. Callers only ever see the protocols (``bot.db.repository``, ``digest_types``, ``guild_types``).
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """Scheduled digests (issue #4): value types and the storage protocol.
 
-Plain data and a ``Protocol`` only; ``bot.db.sqlite_digests`` implements it for SQLite. The
-exactly-once rules live in the schema (``migrations/004_digests.sql``): a slot is recorded once,
-an article is delivered once per digest, and a delivery and its articles are written together.
+Plain data and a ``Protocol`` only; ``bot.db.sqlite_digests`` and ``bot.db.pg_digests`` implement
+it. The exactly-once rules live in the schema (``004_digests.sql`` of each backend): a slot is
+recorded once, an article is delivered once per digest, and a delivery and its articles are
+written together.
 """
 
 from __future__ import annotations

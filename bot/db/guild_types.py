@@ -1,6 +1,6 @@
 """Per-server settings, hidden articles and the audit log: value types and the storage protocols.
 
-Plain data and ``Protocol`` classes only; ``bot.db.sqlite_guilds`` implements them for SQLite.
+Plain data and ``Protocol`` classes only; ``bot.db.sqlite_guilds`` and ``bot.db.pg_guilds`` implement them.
 """
 
 from __future__ import annotations

@@ -23,9 +23,10 @@ from bot.db.pg_sql import Params, rows, tsquery_text, visibility_sql, where
 from bot.db.records import ARTICLE_COLUMNS, SUMMARY_COLUMNS, summary
 from bot.db.records import article as article_from_row
 from bot.db.repository import CatalogEntry
-from bot.db.sqlite_articles import ARTICLES_VERSION_KEY, MAX_LIMIT, fold, related_items
+from bot.db.sqlite_articles import ARTICLES_VERSION_KEY, MAX_LIMIT, related_items
 from bot.db.types import IndexStats, Page, RelatedItem, Sort, TopicCount, Visibility
 from bot.settings import DatabaseTarget
+from bot.store.keys import topic_key
 from bot.store.models import Article, LoadIssue
 
 log = logging.getLogger(__name__)
@@ -111,7 +112,7 @@ class PgArticleRepository:
         self, topic: str, *, sort: Sort = "latest", vis: Visibility, limit: int = 10, offset: int = 0
     ) -> Page:
         limit, offset = _clamp(limit, offset)
-        params = Params(limit + 1, offset, fold(topic))
+        params = Params(limit + 1, offset, topic_key(topic))
         clauses = [
             "t.topic_id = (SELECT id FROM topics WHERE name_fold = $3)",
             *visibility_sql(vis, params, ranking="t"),
@@ -146,7 +147,7 @@ class PgArticleRepository:
         if topic is not None:
             clauses.append(
                 "EXISTS (SELECT 1 FROM article_topics x WHERE x.rid = a.rid AND x.topic_id = "
-                f"(SELECT id FROM topics WHERE name_fold = {params.add(fold(topic))}))"
+                f"(SELECT id FROM topics WHERE name_fold = {params.add(topic_key(topic))}))"
             )
         if matches > frequent:
             order = "a.rid DESC"
@@ -212,7 +213,7 @@ class PgArticleRepository:
         value = await self._pg.fetchval(
             "SELECT name FROM topics tp WHERE name_fold = $1 "
             "AND EXISTS (SELECT 1 FROM article_topics t WHERE t.topic_id = tp.id)",
-            fold(name),
+            topic_key(name),
         )
         return str(value) if value is not None else None
 

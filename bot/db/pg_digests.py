@@ -20,7 +20,6 @@ from bot.db.digest_types import Candidates, Delivery, DeliveryConflict, Digest, 
 from bot.db.pg_connect import Pg
 from bot.db.pg_sql import Params, visibility_sql
 from bot.db.records import SUMMARY_COLUMNS, epoch, summary
-from bot.db.sqlite_articles import fold
 from bot.db.sqlite_digests import (
     _DELIVERY_COLUMNS,
     _DIGEST_COLUMNS,
@@ -30,6 +29,7 @@ from bot.db.sqlite_digests import (
     _new_digest_params,
 )
 from bot.db.types import Visibility
+from bot.store.keys import topic_key
 
 # The digest's last result, and for a scheduled delivery its slot as settled progress.
 _SETTLE_FROM_DELIVERY = (
@@ -239,7 +239,7 @@ class PgDigestRepository:
     async def candidates(
         self, topic: str, *, since: datetime, until: datetime, vis: Visibility, limit: int = 500
     ) -> Candidates:
-        params = Params(fold(topic), math.floor(since.timestamp()), math.ceil(until.timestamp()), max(1, limit))
+        params = Params(topic_key(topic), math.floor(since.timestamp()), math.ceil(until.timestamp()), max(1, limit))
         clauses = [
             "t.topic_id = (SELECT id FROM topics WHERE name_fold = $1)",
             "t.published_at >= $2",

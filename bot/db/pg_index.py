@@ -21,12 +21,13 @@ from typing import Any
 import asyncpg
 
 from bot.db.pg_connect import CHANNEL, INDEX_LOCK, Pg
-from bot.db.pg_sql import fold_text
+from bot.db.pg_sql import fts_unaccented
 from bot.db.records import ArticleRecord, LinkRow, epoch
 from bot.db.repository import FileKey, FileState, IndexBatch
-from bot.db.sqlite_articles import ARTICLES_VERSION_KEY, fold
+from bot.db.sqlite_articles import ARTICLES_VERSION_KEY
 from bot.db.sqlite_index import KEEP_RUNS, RID_SHIFT
 from bot.store.discovery import Listing
+from bot.store.keys import topic_key
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ _FILE_KEY = (
 )
 
 #: The weighted document: title A, excerpt B, topics and provider C, body D. ``f_*`` are the
-#: accent-folded texts, NULL when folding changes nothing (``pg_sql.fold_text``).
+#: accent-folded texts, NULL when folding changes nothing (``pg_sql.fts_unaccented``).
 _SEARCH = (
     "setweight(to_tsvector('simple', coalesce(f_title, title)), 'A') || "
     "setweight(to_tsvector('simple', coalesce(f_excerpt, excerpt)), 'B') || "
@@ -184,7 +185,7 @@ async def _write(conn: asyncpg.Connection, batch: IndexBatch, started: float) ->
         logo = record.provider_logo or providers.get(record.provider_domain, ("", None))[1]
         providers[record.provider_domain] = (record.provider_name, logo)
         for name in record.topics:
-            spellings.setdefault(fold(name), name)
+            spellings.setdefault(topic_key(name), name)
     if providers:
         await conn.execute(
             "INSERT INTO providers (domain, name, logo_url) SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) "
@@ -212,7 +213,7 @@ async def _write(conn: asyncpg.Connection, batch: IndexBatch, started: float) ->
             records=[
                 (rid, topic_id, r.published, r.published_at, r.heat, r.quality)
                 for rid, r in zip(rids, records, strict=True)
-                for topic_id in sorted({topic_ids[fold(name)] for name in r.topics})
+                for topic_id in sorted({topic_ids[topic_key(name)] for name in r.topics})
             ],
             columns=["rid", "topic_id", "published", "published_at", "heat", "quality"],
         )
@@ -346,11 +347,11 @@ def _article_columns(records: list[ArticleRecord], rids: list[int]) -> list[list
         [r.image_url for r in records],
         [r.images for r in records],
         [r.original_url for r in records],
-        [fold_text(r.title) for r in records],
-        [fold_text(r.excerpt) for r in records],
-        [fold_text(r.body) for r in records],
-        [fold_text(t) for t in topics],
-        [fold_text(r.provider_name) for r in records],
+        [fts_unaccented(r.title) for r in records],
+        [fts_unaccented(r.excerpt) for r in records],
+        [fts_unaccented(r.body) for r in records],
+        [fts_unaccented(t) for t in topics],
+        [fts_unaccented(r.provider_name) for r in records],
     ]
 
 

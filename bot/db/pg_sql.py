@@ -1,7 +1,8 @@
 """Pieces of SQL shared by the PostgreSQL repositories: numbered parameters, visibility, folding.
 
-The rules mirror ``bot.db.sqlite_articles`` (``visibility_sql``, ``fold``) and the full-text
-folding of ``bot.db.fts``; only the spelling differs ($1 parameters, arrays instead of JSON).
+The rules mirror ``bot.db.sqlite_articles`` (``visibility_sql``; topics compared by
+``bot.store.keys.topic_key``) and the full-text folding of ``bot.db.fts``; only the spelling
+differs ($1 parameters, arrays instead of JSON).
 """
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from bot.db.fts import vocab_term
-from bot.db.sqlite_articles import fold
 from bot.db.types import Visibility
+from bot.store.keys import topic_key
 
 
 class Params:
@@ -40,7 +41,7 @@ def visibility_sql(vis: Visibility, params: Params, *, alias: str = "a", ranking
         domains = sorted(d.lower() for d in vis.blocked_domains)
         clauses.append(f"{alias}.provider_domain <> ALL({params.add(domains)}::text[])")
     if vis.blocked_topics:
-        topics = sorted(fold(t) for t in vis.blocked_topics)
+        topics = sorted(topic_key(t) for t in vis.blocked_topics)
         clauses.append(
             f"NOT EXISTS (SELECT 1 FROM article_topics vt JOIN topics vtp ON vtp.id = vt.topic_id "
             f"WHERE vt.rid = {alias}.rid AND vtp.name_fold = ANY({params.add(topics)}::text[]))"
@@ -52,7 +53,7 @@ def where(clauses: Sequence[str]) -> str:
     return " AND ".join(clauses) if clauses else "true"
 
 
-def fold_text(text: str) -> str | None:
+def fts_unaccented(text: str) -> str | None:
     """``text`` without accents for the full-text index, or ``None`` when it has none to fold
     (plain ASCII, most of it: the server then indexes the column itself and nothing is sent twice).
     The same folding as the query words (``bot.db.fts.vocab_term``), and as SQLite's tokenizer."""

@@ -1,5 +1,5 @@
-"""The storage interfaces callers depend on. ``bot.db.sqlite`` implements them for SQLite; another
-backend (PostgreSQL) would implement the same protocols without touching callers."""
+"""The storage interfaces callers depend on: articles, the index and ``meta``. The ``sqlite_*``
+modules implement them for SQLite and the ``pg_*`` modules for PostgreSQL; callers never see which."""
 
 from __future__ import annotations
 

@@ -24,6 +24,7 @@ from bot.db.records import ARTICLE_COLUMNS, SUMMARY_COLUMNS, from_epoch, summary
 from bot.db.records import article as article_from_row
 from bot.db.repository import CatalogEntry
 from bot.db.types import IndexStats, Page, RelatedItem, Sort, TopicCount, Visibility
+from bot.store.keys import topic_key
 from bot.store.models import Article, LoadIssue
 
 log = logging.getLogger(__name__)
@@ -39,11 +40,6 @@ SMALL_TOPIC = 200
 MAX_LIMIT = 100
 
 Params = dict[str, Any]
-
-
-def fold(name: str) -> str:
-    """The key topics are compared by: case-folded, whitespace collapsed."""
-    return " ".join(name.split()).casefold()
 
 
 def visibility_sql(vis: Visibility, params: Params, *, alias: str = "a", ranking: str | None = None) -> list[str]:
@@ -70,7 +66,7 @@ def visibility_sql(vis: Visibility, params: Params, *, alias: str = "a", ranking
             f"NOT EXISTS (SELECT 1 FROM article_topics vt WHERE vt.rid = {alias}.rid AND vt.topic_id IN "
             "(SELECT id FROM topics WHERE name_fold IN (SELECT value FROM json_each(:vis_topics))))"
         )
-        params["vis_topics"] = json.dumps(sorted(fold(t) for t in vis.blocked_topics))
+        params["vis_topics"] = json.dumps(sorted(topic_key(t) for t in vis.blocked_topics))
     return clauses
 
 
@@ -163,7 +159,7 @@ class SqliteArticleRepository:
         self, topic: str, *, sort: Sort = "latest", vis: Visibility, limit: int = 10, offset: int = 0
     ) -> Page:
         limit, offset = _clamp(limit, offset)
-        params: Params = {"limit": limit + 1, "offset": offset, "topic": fold(topic)}
+        params: Params = {"limit": limit + 1, "offset": offset, "topic": topic_key(topic)}
         clauses = [
             "t.topic_id = (SELECT id FROM topics WHERE name_fold = :topic)",
             "a.rid = t.rid",
@@ -198,7 +194,7 @@ class SqliteArticleRepository:
             return _empty(offset)
         clauses = ["a.rid = f.rowid", *visibility_sql(vis, params)]
         if topic is not None:
-            params["topic"] = fold(topic)
+            params["topic"] = topic_key(topic)
             topic_id = "(SELECT id FROM topics WHERE name_fold = :topic)"
             if rarest > FREQUENT_DF:
                 size, newest = await self._topic_span(params["topic"], vis)
@@ -332,7 +328,7 @@ class SqliteArticleRepository:
         rows = await self._rows(
             "SELECT name FROM topics tp WHERE name_fold = :fold "
             "AND EXISTS (SELECT 1 FROM article_topics t WHERE t.topic_id = tp.id)",
-            {"fold": fold(name)},
+            {"fold": topic_key(name)},
         )
         return str(rows[0][0]) if rows else None
 
@@ -393,7 +389,7 @@ def related_items(rows: Iterable[Sequence[Any]], vis: Visibility, limit: int) ->
     """Decode related-link rows (position, title, url, provider_name, provider_domain,
     published_at, target published flag, then the target's ``SUMMARY_COLUMNS`` or NULLs) into the
     items ``vis`` may see; shared by both backends so the visibility rules for links are one."""
-    blocked_topics = {fold(t) for t in vis.blocked_topics}
+    blocked_topics = {topic_key(t) for t in vis.blocked_topics}
     blocked_domains = {d.lower() for d in vis.blocked_domains}
     items: list[RelatedItem] = []
     positions: set[int] = set()
@@ -411,7 +407,7 @@ def related_items(rows: Iterable[Sequence[Any]], vis: Visibility, limit: int) ->
             if (
                 item.id in vis.hidden_ids
                 or item.provider_domain in blocked_domains
-                or any(fold(t) in blocked_topics for t in item.topics)
+                or any(topic_key(t) in blocked_topics for t in item.topics)
             ):
                 continue
             if (published or vis.include_unpublished) and item.quality >= vis.min_quality:

@@ -31,8 +31,9 @@ from bot.db.digest_types import (
     NewDigest,
 )
 from bot.db.records import SUMMARY_COLUMNS, epoch, from_epoch, summary
-from bot.db.sqlite_articles import fold, visibility_sql
+from bot.db.sqlite_articles import visibility_sql
 from bot.db.types import Visibility
+from bot.store.keys import topic_key
 
 _DIGEST_COLUMNS = (
     "id, guild_id, channel_id, topic, at_time, timezone, cadence, weekday, min_quality, max_items, created_at, "
@@ -290,7 +291,7 @@ class SqliteDigestRepository:
     ) -> Candidates:
         # Whole seconds that cover the window; compose applies the exact bounds.
         params: dict[str, Any] = {
-            "topic": fold(topic),
+            "topic": topic_key(topic),
             "since": math.floor(since.timestamp()),
             "until": math.ceil(until.timestamp()),
             "limit": max(1, limit),

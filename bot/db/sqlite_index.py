@@ -31,8 +31,9 @@ from bot.alerts.rules import ARRIVAL_HORIZON
 from bot.db.connect import connect_sync
 from bot.db.records import ArticleRecord, LinkRow, epoch
 from bot.db.repository import FileKey, FileRow, FileState, IndexBatch
-from bot.db.sqlite_articles import ARTICLES_VERSION_KEY, fold
+from bot.db.sqlite_articles import ARTICLES_VERSION_KEY
 from bot.store.discovery import Listing
+from bot.store.keys import topic_key
 from bot.store.models import LoadIssue
 from bot.store.names import printable
 
@@ -370,7 +371,7 @@ def _insert(conn: sqlite3.Connection, articles: Sequence[ArticleRecord], stale: 
         logo = record.provider_logo or providers.get(record.provider_domain, ("", None))[1]
         providers[record.provider_domain] = (record.provider_name, logo)
         for name in record.topics:
-            spellings.setdefault(fold(name), name)
+            spellings.setdefault(topic_key(name), name)
     conn.executemany(
         "INSERT INTO providers (domain, name, logo_url) VALUES (?, ?, ?) ON CONFLICT (domain) DO UPDATE SET "
         "name = excluded.name, logo_url = coalesce(excluded.logo_url, providers.logo_url)",
@@ -563,5 +564,5 @@ def _topic_rows(
     records: list[ArticleRecord], rids: list[int], topic_ids: dict[str, int]
 ) -> Iterator[tuple[int, int, int, int, int, int]]:
     for rid, r in zip(rids, records, strict=True):
-        for topic_id in sorted({topic_ids[fold(name)] for name in r.topics}):
+        for topic_id in sorted({topic_ids[topic_key(name)] for name in r.topics}):
             yield rid, topic_id, int(r.published), r.published_at, r.heat, r.quality

@@ -16,7 +16,7 @@ class Visibility:
     """What one audience may see. The deployment default comes from settings; issue #5 adds
     per-server values (hidden articles, blocked providers and topics, minimum quality).
 
-    ``blocked_topics`` holds case-folded topic names; ``blocked_domains`` lower-case domains.
+    ``blocked_topics`` holds topic keys (``bot.store.keys.topic_key``); ``blocked_domains`` lower-case domains.
     """
 
     include_unpublished: bool = False

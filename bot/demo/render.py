@@ -16,7 +16,6 @@ from rich.console import Group, RenderableType
 from rich.panel import Panel
 from rich.text import Text
 
-COMPONENT_ACTION_ROW = 1
 COMPONENT_BUTTON = 2
 COMPONENT_STRING_SELECT = 3
 BUTTON_LINK = 5

@@ -9,7 +9,6 @@ build on these functions. Rendering is ``bot.render.digest``.
 from bot.digests.compose import (
     compose,
     key_from_groups,
-    normalise_title,
     provider_key,
     rank_key,
     story_groups,
@@ -57,7 +56,6 @@ __all__ = [
     "next_slot",
     "next_slots",
     "nonce_for",
-    "normalise_title",
     "parse_cadence",
     "parse_time",
     "parse_timezone",

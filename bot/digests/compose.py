@@ -9,14 +9,14 @@ nothing".
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from datetime import UTC, datetime
 from typing import Final
 
 from bot.db.types import ArticleSummary
+from bot.store.grouping import UnionFind
+from bot.store.keys import plain_words
 
 StoryKey = Callable[[ArticleSummary], str]
 
@@ -25,19 +25,11 @@ DEFAULT_MAX_PER_PROVIDER: Final = 2
 # loose (one hub article can list dozens of others), so a union that would build a bigger group
 # than this is refused rather than letting one hub swallow the whole digest.
 DEFAULT_MAX_STORY_SIZE: Final = 6
-_NON_WORD: Final = re.compile(r"[\W_]+")
-
-
-def normalise_title(title: str) -> str:
-    """Titles compared as words: accents, case, punctuation and spacing ignored."""
-    decomposed = unicodedata.normalize("NFKD", title)
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return " ".join(_NON_WORD.sub(" ", plain.casefold()).split())
 
 
 def title_story_key(article: ArticleSummary) -> str:
     """The default story key: the normalised title, or the id for an article with no words in it."""
-    title = normalise_title(article.title)
+    title = plain_words(article.title)
     return "title:" + title if title else "id:" + article.id
 
 
@@ -50,32 +42,6 @@ def provider_key(article: ArticleSummary) -> str:
         return "domain:" + domain
     name = " ".join(article.provider_name.casefold().split())
     return "name:" + name if name else "id:" + article.id
-
-
-class _UnionFind:
-    def __init__(self, ids: Iterable[str]) -> None:
-        self.parent = {item: item for item in ids}
-        self.size = dict.fromkeys(self.parent, 1)
-
-    def find(self, item: str) -> str:
-        root = item
-        while self.parent[root] != root:
-            root = self.parent[root]
-        while self.parent[item] != root:  # path compression
-            self.parent[item], item = root, self.parent[item]
-        return root
-
-    def union(self, a: str, b: str, max_size: int | None) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra == rb:
-            return
-        if max_size is not None and self.size[ra] + self.size[rb] > max_size:
-            return
-        # The smaller id becomes the root, so group ids do not depend on the order of unions.
-        if rb < ra:
-            ra, rb = rb, ra
-        self.parent[rb] = ra
-        self.size[ra] += self.size.pop(rb)
 
 
 def story_groups(
@@ -97,19 +63,18 @@ def story_groups(
     Pass the result to ``compose`` with ``story_key=key_from_groups(groups)``.
     """
     ordered = sorted({item.id: item for item in items}.values(), key=lambda item: item.id)
-    groups = _UnionFind(item.id for item in ordered)
+    groups = UnionFind(item.id for item in ordered)
     if by_title:
         first_by_title: dict[str, str] = {}
         for item in ordered:
-            title = normalise_title(item.title)
+            title = plain_words(item.title)
             if not title:
                 continue
             if title in first_by_title:
-                groups.union(first_by_title[title], item.id, None)
+                groups.union(first_by_title[title], item.id)
             else:
                 first_by_title[title] = item.id
-    known = groups.parent.keys()
-    strength = Counter((min(a, b), max(a, b)) for a, b in set(related_pairs) if a != b and a in known and b in known)
+    strength = Counter((min(a, b), max(a, b)) for a, b in set(related_pairs) if a != b and a in groups and b in groups)
     # Two articles that list each other are joined before one-way links, so under the size limit
     # the strongest links form the groups.
     for (a, b), _ in sorted(strength.items(), key=lambda pair: (-pair[1], pair[0])):

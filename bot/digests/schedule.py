@@ -45,6 +45,9 @@ from datetime import time as Time
 from functools import cache
 from typing import Final, Generic, Literal, NamedTuple, TypeVar, get_args
 
+from bot.delivery import base36
+from bot.render.limits import MAX_CHOICES
+
 Cadence = Literal["daily", "weekdays", "weekly"]
 CADENCES: Final[tuple[Cadence, ...]] = get_args(Cadence)
 DEFAULT_TIMEZONE: Final = "UTC"
@@ -126,7 +129,7 @@ def canonical_timezone(name: str) -> str:
     """
     cleaned = name.strip()
     index = _index()
-    folded = _fold(cleaned)
+    folded = _timezone_key(cleaned)
     found = index.by_folded.get(folded) or index.by_city.get(folded)
     if found is not None:
         return found
@@ -156,7 +159,7 @@ def _quote(text: str, limit: int = 40) -> str:
 # --- timezone names and suggestions ---------------------------------------------------------------
 
 
-def _fold(text: str) -> str:
+def _timezone_key(text: str) -> str:
     """Case- and accent-insensitive form with spaces as underscores ("São Paulo" -> "sao_paulo")."""
     decomposed = unicodedata.normalize("NFKD", text.strip())
     plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
@@ -216,7 +219,7 @@ def available_timezone_names() -> tuple[str, ...]:
     return tuple(entry.name for entry in _index().names)
 
 
-def timezone_suggestions(text: str, limit: int = 25) -> list[str]:
+def timezone_suggestions(text: str, limit: int = MAX_CHOICES) -> list[str]:
     """Timezone names for autocomplete, best first; at most ``limit``.
 
     Order: exact name, names starting with the text ("europe/lo"), cities starting with it
@@ -228,7 +231,7 @@ def timezone_suggestions(text: str, limit: int = 25) -> list[str]:
     index = _index()
     if limit <= 0:
         return []
-    query = _fold(text)
+    query = _timezone_key(text)
     if not query:
         return list(index.common[:limit])
     scored: list[tuple[int, int, str]] = []
@@ -489,17 +492,6 @@ def digest_window(
 
 # --- keys -----------------------------------------------------------------------------------------
 
-_BASE36: Final = "0123456789abcdefghijklmnopqrstuvwxyz"
-
-
-def _base36(number: int) -> str:
-    digits = []
-    while True:
-        number, rest = divmod(number, 36)
-        digits.append(_BASE36[rest])
-        if not number:
-            return "".join(reversed(digits))
-
 
 def slot_key(digest_id: int, slot: datetime) -> str:
     """A stable, sortable key for one delivery, e.g. ``"42@20260329T090000Z"``; store it under a
@@ -520,7 +512,7 @@ def nonce_for(digest_id: int, slot: datetime) -> str:
         raise ValueError(f"digest id must be a non-negative 64-bit integer, not {digest_id}")
     if minute < 0:
         raise ValueError(f"slot {slot.isoformat()} is before 1970")
-    nonce = f"d{_base36(digest_id)}-{_base36(minute)}"
+    nonce = f"d{base36(digest_id)}-{base36(minute)}"
     if len(nonce) > MAX_NONCE:  # pragma: no cover - needs a slot after the year 9999
         raise ValueError(f"nonce {nonce!r} is longer than {MAX_NONCE} characters")
     return nonce

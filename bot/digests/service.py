@@ -55,6 +55,8 @@ from bot.digests.schedule import (
 )
 from bot.render.digest import MESSAGE_TOTAL, digest_date_text, digest_message, message_text_length
 from bot.render.embeds import Limit
+from bot.render.limits import missing_post_permissions
+from bot.store.keys import topic_key
 
 log = logging.getLogger(__name__)
 
@@ -219,7 +221,7 @@ class DigestService:
         """A topic's candidates over a window, with its stories grouped. Digests due together often
         share topic and window (a peak minute of hundreds of digests has a few dozen of them), so
         scheduled windows are kept for a few seconds and queried once."""
-        key = (" ".join(topic.split()).casefold(), since, until, vis)
+        key = (topic_key(topic), since, until, vis)
         clock = monotonic_time.monotonic()
         if shared:
             cached = self._windows.get(key)
@@ -400,17 +402,6 @@ class DigestService:
 
 # --- Discord -------------------------------------------------------------------------------------
 
-NEEDED_PERMISSIONS: Final = (
-    ("view_channel", "View Channel"),
-    ("send_messages", "Send Messages"),
-    ("embed_links", "Embed Links"),
-)
-
-
-def missing_permissions(permissions: discord.Permissions) -> list[str]:
-    """The permissions digests need that ``permissions`` lacks, by their names in Discord's UI."""
-    return [label for flag, label in NEEDED_PERMISSIONS if not getattr(permissions, flag)]
-
 
 def channel_problem(channel: discord.abc.GuildChannel | discord.Thread | None, name: str | None = None) -> str | None:
     """Why digests cannot be posted in ``channel`` (from the client's cache), or None."""
@@ -419,7 +410,7 @@ def channel_problem(channel: discord.abc.GuildChannel | discord.Thread | None, n
         return f"{where} was deleted (or I can no longer see it)"
     if not isinstance(channel, discord.TextChannel):
         return f"#{channel.name} is not a text channel"
-    missing = missing_permissions(channel.permissions_for(channel.guild.me))
+    missing = missing_post_permissions(channel.permissions_for(channel.guild.me))
     if missing:
         names = ", ".join(f"**{m}**" for m in missing)
         return f"I lack the {names} permission{'s' if len(missing) > 1 else ''} in #{channel.name}"

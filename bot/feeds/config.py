@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from bot.store.keys import topic_key
 from bot.store.urls import normalize_url
 
 __all__ = [
@@ -160,7 +161,7 @@ def check_topics(value: object, where: str = "topics") -> tuple[str, ...]:
             continue
         if len(topic) > MAX_TOPIC_LENGTH:
             raise FeedsConfigError(f"{where}: topic {topic[:30]!r}... is longer than {MAX_TOPIC_LENGTH} characters")
-        if topic.casefold() not in {t.casefold() for t in topics}:
+        if topic_key(topic) not in {topic_key(t) for t in topics}:
             topics.append(topic)
     if len(topics) > MAX_TOPICS:
         raise FeedsConfigError(f"{where}: at most {MAX_TOPICS} topics per feed, got {len(topics)}")

@@ -28,6 +28,7 @@ import frontmatter
 
 from bot.feeds.config import MAX_TOPICS
 from bot.feeds.parse import Draft, plain
+from bot.store.keys import topic_key
 from bot.store.urls import normalize_url
 
 __all__ = ["FEEDS_DIR", "FeedMeta", "article_filename", "remove_old", "render_article", "write_article"]
@@ -71,8 +72,8 @@ def _topics(meta: FeedMeta, draft: Draft) -> list[str]:
     topics: list[str] = []
     seen: set[str] = set()
     for topic in (*meta.topics, *draft.categories):
-        if topic.casefold() not in seen:
-            seen.add(topic.casefold())
+        if topic_key(topic) not in seen:
+            seen.add(topic_key(topic))
             topics.append(topic)
     return topics[:MAX_TOPICS]
 

@@ -30,10 +30,10 @@ from bot.db.types import Visibility
 from bot.digests import limits as digest_limits
 from bot.digests.schedule import CADENCES, Schedule, canonical_timezone, parse_time
 from bot.guilds.policy import Policy
+from bot.store.keys import topic_key
+from bot.store.limits import QUALITY
 
 FORMAT_VERSION = 1
-#: The range of an article's source quality, and so of every ``min_quality`` a server or digest sets.
-MIN_QUALITY, MAX_QUALITY = 0, 164
 MAX_BLOCKED_ENTRIES = 50
 MAX_BLOCKED_CHARS = 1000
 MAX_TOPIC_CHARS = 100
@@ -418,7 +418,7 @@ def _digest(item: object, where: str) -> DigestSpec:
         timezone=zone,
         cadence=cadence,
         weekday=_int(data.get("weekday", 0), f"{where}.weekday", 0, 6) or 0,
-        min_quality=_int(data.get("min_quality", 0), f"{where}.min_quality", MIN_QUALITY, MAX_QUALITY) or 0,
+        min_quality=_int(data.get("min_quality", 0), f"{where}.min_quality", QUALITY.low, QUALITY.high) or 0,
         max_items=_int(
             data.get("max_items", digest_limits.DEFAULT_ITEMS),
             f"{where}.max_items",
@@ -488,7 +488,7 @@ def _alert(item: object, where: str) -> AlertSpec:
         topic=topic,
         keywords=keywords,
         providers=_unique(normalise_domain(p) for p in providers if p.strip()),
-        min_quality=_int(data.get("min_quality", 0), f"{where}.min_quality", MIN_QUALITY, MAX_QUALITY) or 0,
+        min_quality=_int(data.get("min_quality", 0), f"{where}.min_quality", QUALITY.low, QUALITY.high) or 0,
         mention=_channel(data.get("mention"), f"{where}.mention"),
         style=style,
         publish=bool(_optional_bool(data.get("publish", False), f"{where}.publish")),
@@ -740,7 +740,7 @@ def parse_backup(raw: bytes) -> Backup:
             _digest(d, f"digests[{i}]") for i, d in enumerate(_list(top["digests"], "digests", MAX_DIGESTS))
         )
     return Backup(
-        min_quality=_int(settings.get("min_quality"), "settings.min_quality", MIN_QUALITY, MAX_QUALITY, optional=True),
+        min_quality=_int(settings.get("min_quality"), "settings.min_quality", QUALITY.low, QUALITY.high, optional=True),
         include_unpublished=_optional_bool(settings.get("include_unpublished"), "settings.include_unpublished"),
         public_results=_optional_bool(settings.get("public_results"), "settings.public_results"),
         blocked_providers=blocked_providers(
@@ -976,7 +976,7 @@ def _identity(digest: Digest | NewDigest) -> tuple[object, ...]:
     """What makes two digests the same for an import (ids, progress and who made it aside)."""
     return (
         digest.channel_id,
-        digest.topic.casefold(),
+        topic_key(digest.topic),
         digest.at_time,
         digest.timezone,
         digest.cadence,

@@ -17,6 +17,7 @@ from bot.db.digest_types import DigestReplacement
 from bot.db.guild_types import GuildRepository, GuildSettings, HiddenArticle, Replaced
 from bot.db.types import Visibility
 from bot.settings import Settings
+from bot.store.keys import topic_key
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +135,7 @@ class Policy:
             min_quality=min_quality,
             hidden_ids=hidden,
             blocked_domains=frozenset(d.lower() for d in settings.blocked_providers),
-            blocked_topics=frozenset(" ".join(t.split()).casefold() for t in settings.blocked_topics),
+            blocked_topics=frozenset(map(topic_key, settings.blocked_topics)),
         )
         public = self._defaults.public_results if settings.public_results is None else settings.public_results
         return ServerPolicy(

@@ -9,12 +9,12 @@ from discord import app_commands
 
 from bot.db.types import Visibility
 from bot.errors import UserFacingError
+from bot.render.limits import MAX_CHOICE_CHARS, MAX_CHOICES, choice_name
 from bot.render.text import escape_markdown, single_line, truncate
+from bot.store.keys import topic_key
 
 if TYPE_CHECKING:
     from bot.app.client import NewsBot
-
-MAX_CHOICES = 25  # Discord's limit for autocomplete
 
 
 def quote(text: str, limit: int = 80) -> str:
@@ -27,7 +27,7 @@ async def resolve_topic(bot: NewsBot, raw: str, vis: Visibility) -> str:
     unknown, a plain statement when this server blocked it."""
     name = await bot.db.articles.resolve_topic(raw.strip())
     if name is not None:
-        if name.casefold() in vis.blocked_topics:
+        if topic_key(name) in vis.blocked_topics:
             raise UserFacingError(f"The moderators of this server have blocked the topic **{escape_markdown(name)}**.")
         return name
     closest = bot.catalog.closest_topics(raw, 3)
@@ -45,6 +45,6 @@ async def topic_choices(
     """Autocomplete for a topic option, with article counts, as this server sees them."""
     vis = await bot.visibility_for(interaction.guild_id)
     return [
-        app_commands.Choice(name=f"{t.name} ({t.count})"[:100], value=t.name[:100])
+        app_commands.Choice(name=choice_name(f"{t.name} ({t.count})"), value=t.name[:MAX_CHOICE_CHARS])
         for t in bot.catalog.complete_topics(current, vis, limit=MAX_CHOICES)
     ]

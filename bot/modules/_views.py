@@ -12,7 +12,7 @@ from typing import Any, Protocol, cast
 
 import discord
 
-from bot.app.tree import APOLOGY, error_embed, send_private
+from bot.app.respond import error_embed, report_error, send_private
 from bot.db.types import ArticleSummary, Page
 from bot.errors import UserFacingError
 from bot.render.embeds import list_embed
@@ -60,9 +60,9 @@ class OwnedView(discord.ui.View):
     async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
         if interaction.user.id == self.owner_id:
             return True
-        await interaction.response.send_message(
-            embed=error_embed("Only the person who ran this command can use these buttons. Try the command yourself!"),
-            ephemeral=True,
+        await send_private(
+            interaction,
+            error_embed("Only the person who ran this command can use these buttons. Try the command yourself!"),
         )
         return False
 
@@ -81,18 +81,9 @@ class OwnedView(discord.ui.View):
     async def on_error(
         self, interaction: discord.Interaction[Any], error: Exception, item: discord.ui.Item[Any]
     ) -> None:
-        if isinstance(error, UserFacingError):
-            await send_private(interaction, error_embed(error.message, error.title))
-            return
-        log.error(
-            "component %r failed (guild=%s channel=%s user=%s)",
-            getattr(item, "custom_id", item),
-            interaction.guild_id,
-            interaction.channel_id,
-            interaction.user.id,
-            exc_info=error,
-        )
-        await send_private(interaction, error_embed(APOLOGY))
+        # Named as the member saw it ("Next", "Choose an article"); the custom id is a random token.
+        name = getattr(item, "label", None) or getattr(item, "placeholder", None) or getattr(item, "custom_id", item)
+        await report_error(interaction, error, what=f"component {name!r}")
 
     async def _related(self, interaction: discord.Interaction[Any], article_id: str) -> None:
         embed = await self.actions.related_message(interaction, article_id)

@@ -22,8 +22,7 @@ from discord.ext import commands
 import bot as package
 from bot.alerts.outbox import channel_kind, channel_problem
 from bot.app.client import NewsBot
-from bot.app.tree import APOLOGY, error_embed, send_private
-from bot.content.catalog import fold
+from bot.app.respond import error_embed, reply, report_error, send_private
 from bot.content.indexing import ContentUnavailable
 from bot.db.guild_types import HiddenArticle
 from bot.errors import UserFacingError
@@ -31,9 +30,7 @@ from bot.guilds.backup import (
     EVERYTHING,
     MAX_HIDDEN,
     MAX_IMPORT_BYTES,
-    MAX_QUALITY,
     MAX_REASON_CHARS,
-    MIN_QUALITY,
     AlertChannelInfo,
     Backup,
     BackupService,
@@ -62,14 +59,13 @@ from bot.render.admin import (
     stats_embed,
 )
 from bot.render.embeds import fit_embed
-from bot.render.text import single_line, truncate
+from bot.render.limits import MAX_CHOICE_CHARS, MAX_CHOICES, choice_name, missing_post_permissions
+from bot.store.keys import plain_words
+from bot.store.limits import QUALITY
 from bot.store.models import Article
 
 log = logging.getLogger(__name__)
 
-MAX_CHOICES = 25
-#: What the bot needs in the log channel to announce there.
-LOG_CHANNEL_PERMISSIONS = ("view_channel", "send_messages", "embed_links")
 RELOAD_COOLDOWN = 10.0
 #: How long the buttons of an import that removes digests wait for the moderator (well within the
 #: 15 minutes an interaction token lives, so the expired answer can still be shown).
@@ -92,15 +88,6 @@ def _field(option: str) -> str:
     return "log_channel_id" if option == "log_channel" else option
 
 
-def _permission_name(flag: str) -> str:
-    return flag.replace("_", " ").title()
-
-
-def missing_post_permissions(channel: discord.abc.GuildChannel, me: discord.Member) -> list[str]:
-    permissions = channel.permissions_for(me)
-    return [_permission_name(p) for p in LOG_CHANNEL_PERMISSIONS if not getattr(permissions, p)]
-
-
 class GuildChannels:
     """The server's text channels as ``bot.guilds.backup`` sees them (``ServerChannels``)."""
 
@@ -113,7 +100,9 @@ class GuildChannels:
             channel = discord.utils.get(self._guild.text_channels, name=ref.name) if ref.name else None
         if channel is None:
             return None
-        return ChannelInfo(channel.id, channel.name, tuple(missing_post_permissions(channel, self._guild.me)))
+        return ChannelInfo(
+            channel.id, channel.name, tuple(missing_post_permissions(channel.permissions_for(self._guild.me)))
+        )
 
     def name_of(self, channel_id: int) -> str | None:
         channel = self._guild.get_channel(channel_id)
@@ -208,13 +197,7 @@ class ImportConfirmation(discord.ui.View):
     async def on_error(
         self, interaction: discord.Interaction[Any], error: Exception, item: discord.ui.Item[Any]
     ) -> None:
-        if isinstance(error, UserFacingError):
-            await send_private(interaction, error_embed(error.message, error.title))
-            return
-        log.error(
-            "import confirmation failed (guild=%s user=%s)", interaction.guild_id, interaction.user.id, exc_info=error
-        )
-        await send_private(interaction, error_embed(APOLOGY))
+        await report_error(interaction, error, what="import confirmation")
 
 
 @app_commands.guild_only()
@@ -258,7 +241,7 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Moderate n
         found = await articles.get(value, EVERYTHING) or await articles.get_by_url(value, EVERYTHING)
         if found is None and value:
             for choice in self.bot.catalog.complete_articles(value, EVERYTHING, limit=5):
-                if fold(choice.title) == fold(value):
+                if plain_words(choice.title) == plain_words(value):
                     found = await articles.get(choice.id, EVERYTHING)
                     break
         if found is None:
@@ -291,10 +274,7 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Moderate n
         policy = await self.bot.policy.for_guild(guild.id)
         view = self._settings_view(guild, policy, len(policy.visibility.hidden_ids))
         embed = settings_embed(view, title=title, notes=notes)
-        if interaction.response.is_done():
-            await interaction.followup.send(embed=embed, ephemeral=True)
-        else:
-            await interaction.response.send_message(embed=embed, ephemeral=True)
+        await reply(interaction, embed=embed, ephemeral=True)
 
     # --- autocomplete -------------------------------------------------------------------------
 
@@ -306,7 +286,7 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Moderate n
             return []
         vis = await self.bot.visibility_for(interaction.guild_id)
         return [
-            app_commands.Choice(name=c.title[:100] or c.id, value=c.id[:100])
+            app_commands.Choice(name=choice_name(c.title, c.id), value=c.id[:MAX_CHOICE_CHARS])
             for c in self.bot.catalog.complete_articles(current, vis, limit=MAX_CHOICES)
         ]
 
@@ -315,21 +295,20 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Moderate n
     ) -> list[app_commands.Choice[str]]:
         if interaction.guild is None or not interaction.permissions.manage_guild:
             return []
-        query = fold(current)
+        query = plain_words(current)
         hidden = await self.bot.db.guilds.hidden(interaction.guild.id)
-        matches = [h for h in hidden if not query or query in fold(h.title) or h.article_id.startswith(current)]
+        matches = [h for h in hidden if not query or query in plain_words(h.title) or h.article_id.startswith(current)]
         return [
-            app_commands.Choice(
-                name=truncate(single_line(h.title), 100) or h.article_id[:100], value=h.article_id[:100]
-            )
+            app_commands.Choice(name=choice_name(h.title, h.article_id), value=h.article_id[:MAX_CHOICE_CHARS])
             for h in matches[:MAX_CHOICES]
         ]
 
     # --- commands -----------------------------------------------------------------------------
 
-    @app_commands.command(name="reload", description="Re-read the content store now and report what changed")
+    @app_commands.command(name="reload")
     @app_commands.checks.cooldown(1, RELOAD_COOLDOWN, key=lambda i: i.guild_id)
     async def reload(self, interaction: discord.Interaction[NewsBot]) -> None:
+        """Re-read the content store now and report what changed"""
         await interaction.response.defer(ephemeral=True, thinking=True)  # a large store takes a while
         try:
             report = await self.bot.reindex()
@@ -351,8 +330,9 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Moderate n
         )
         await interaction.followup.send(embed=reload_embed(report), ephemeral=True)
 
-    @app_commands.command(name="stats", description="Articles, topics, digests and the bot's health at a glance")
+    @app_commands.command(name="stats")
     async def stats(self, interaction: discord.Interaction[NewsBot]) -> None:
+        """Articles, topics, digests and the bot's health at a glance"""
         guild = self._guild(interaction)
         policy = await self.bot.policy.for_guild(guild.id)
         stats = await self.bot.db.articles.stats(policy.visibility)
@@ -370,7 +350,7 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Moderate n
         )
         await interaction.response.send_message(embed=stats_embed(data), ephemeral=True)
 
-    @app_commands.command(name="hide", description="Hide an article from every command and digest in this server")
+    @app_commands.command(name="hide")
     @app_commands.describe(article="The article (start typing its title)", reason="Why (kept in the audit log)")
     @app_commands.autocomplete(article=visible_article_autocomplete)
     async def hide(
@@ -379,6 +359,7 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Moderate n
         article: app_commands.Range[str, 1, 200],
         reason: app_commands.Range[str, 1, MAX_REASON_CHARS] | None = None,
     ) -> None:
+        """Hide an article from every command and digest in this server"""
         guild = self._guild(interaction)
         found = await self._find_article(article)
         policy = await self.bot.policy.for_guild(guild.id)
@@ -400,16 +381,17 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Moderate n
         await self._audit(interaction, "hide", {"article": found.id, "title": found.title, "reason": note})
         await interaction.response.send_message(embed=fit_embed(embed), ephemeral=True)
 
-    @app_commands.command(name="unhide", description="Show a hidden article again in this server")
+    @app_commands.command(name="unhide")
     @app_commands.describe(article="The hidden article (start typing its title)")
     @app_commands.autocomplete(article=hidden_article_autocomplete)
     async def unhide(self, interaction: discord.Interaction[NewsBot], article: app_commands.Range[str, 1, 200]) -> None:
+        """Show a hidden article again in this server"""
         guild = self._guild(interaction)
         value = article.strip()
         hidden = await self.bot.db.guilds.hidden(guild.id)
         match = next((h for h in hidden if h.article_id == value), None)
         if match is None:
-            match = next((h for h in hidden if fold(h.title) == fold(value) and value), None)
+            match = next((h for h in hidden if plain_words(h.title) == plain_words(value) and value), None)
         if match is None and value:
             by_url = await self.bot.db.articles.get_by_url(value, EVERYTHING)
             match = next((h for h in hidden if by_url is not None and h.article_id == by_url.id), None)
@@ -426,9 +408,9 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Moderate n
         await self._audit(interaction, "unhide", {"article": match.article_id, "title": match.title})
         await interaction.response.send_message(embed=fit_embed(embed), ephemeral=True)
 
-    @app_commands.command(name="config", description="Show or change this server's settings for newsbot")
+    @app_commands.command(name="config")
     @app_commands.describe(
-        min_quality=f"Leave out articles whose source quality is below this ({MIN_QUALITY} to {MAX_QUALITY})",
+        min_quality=f"Leave out articles whose source quality is below this ({QUALITY})",
         include_unpublished="Also serve articles marked as not published",
         public_results="Answer lookups in the channel for everyone instead of privately",
         blocked_providers="Provider domains to leave out, comma-separated (none clears the list)",
@@ -439,7 +421,7 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Moderate n
     async def config(
         self,
         interaction: discord.Interaction[NewsBot],
-        min_quality: app_commands.Range[int, MIN_QUALITY, MAX_QUALITY] | None = None,
+        min_quality: app_commands.Range[int, QUALITY.low, QUALITY.high] | None = None,
         include_unpublished: bool | None = None,
         public_results: bool | None = None,
         blocked_providers: str | None = None,
@@ -447,6 +429,7 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Moderate n
         log_channel: discord.TextChannel | None = None,
         reset: Resettable | None = None,
     ) -> None:
+        """Show or change this server's settings for newsbot"""
         guild = self._guild(interaction)
         given: dict[str, Any] = {
             "min_quality": min_quality,
@@ -495,7 +478,7 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Moderate n
         except ConfigError as exc:
             raise UserFacingError(str(exc)) from None
         if log_channel is not None:
-            missing = missing_post_permissions(log_channel, guild.me)
+            missing = missing_post_permissions(log_channel.permissions_for(guild.me))
             if missing:
                 needed = ", ".join(f"**{p}**" for p in missing)
                 raise UserFacingError(
@@ -512,20 +495,20 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Moderate n
         await self._audit(interaction, "config", details)
         await self._show_settings(interaction, title="Settings updated", notes=notes)
 
-    @app_commands.command(name="audit", description="The latest admin actions in this server")
+    @app_commands.command(name="audit")
     @app_commands.describe(limit="How many actions to show (1 to 25)")
     async def audit(
         self, interaction: discord.Interaction[NewsBot], limit: app_commands.Range[int, 1, 25] = 10
     ) -> None:
+        """The latest admin actions in this server"""
         entries = await self.bot.db.audit.latest(self._guild(interaction).id, limit)
         await interaction.response.send_message(embed=audit_embed_list(entries, limit=limit), ephemeral=True)
 
     # --- backup -------------------------------------------------------------------------------
 
-    @app_commands.command(
-        name="export", description="Download this server's settings, hidden articles, digests and alerts"
-    )
+    @app_commands.command(name="export")
     async def export(self, interaction: discord.Interaction[NewsBot]) -> None:
+        """Download this server's settings, hidden articles, digests and alerts"""
         guild = self._guild(interaction)
         backup = await self.backups.export(guild.id, GuildChannels(guild), server_name=guild.name)
         text = dump_backup(backup, server_id=guild.id, exported_at=datetime.now(UTC))
@@ -571,11 +554,10 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Moderate n
         await self._audit(interaction, "import", result.audit_details(file_name))
         return result
 
-    @app_commands.command(
-        name="import", description="Restore settings, hidden articles, digests and alerts from an export"
-    )
+    @app_commands.command(name="import")
     @app_commands.describe(file="The YAML file /admin export made")
     async def import_(self, interaction: discord.Interaction[NewsBot], file: discord.Attachment) -> None:
+        """Restore settings, hidden articles, digests and alerts from an export"""
         guild = self._guild(interaction)
         backup = await self._read_backup(interaction, file)
         plan = await self.backups.plan(guild.id, backup, GuildChannels(guild), user_id=interaction.user.id)

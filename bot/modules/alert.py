@@ -37,6 +37,7 @@ from bot.modules._checks import Refused
 from bot.modules._lookup import quote, resolve_topic, topic_choices
 from bot.render.embeds import DEFAULT_COLOR, fit_embed
 from bot.render.text import escape_markdown
+from bot.store.limits import QUALITY
 
 log = logging.getLogger(__name__)
 
@@ -373,13 +374,13 @@ class AlertCog(
 
     # --- commands ---------------------------------------------------------------------------
 
-    @app_commands.command(name="add", description="Post each new article about a topic or keywords as it arrives")
+    @app_commands.command(name="add")
     @app_commands.describe(
         channel="Where to post: a text, announcement or forum channel",
         topic="Only articles of this topic (start typing to see suggestions)",
         keywords='Words that must all occur; "a phrase", -excluded, a | b',
         providers="Only from these provider domains, comma-separated",
-        min_quality="Only articles of at least this quality",
+        min_quality=f"Only articles of at least this quality ({QUALITY})",
         mention="A role to ping on each post (at most 3 pings an hour)",
         style="A card (default), one line, or a card with a thread",
         publish="In an announcement channel: publish each post to following servers",
@@ -394,13 +395,14 @@ class AlertCog(
         topic: app_commands.Range[str, 1, 100] | None = None,
         keywords: app_commands.Range[str, 1, 200] | None = None,
         providers: app_commands.Range[str, 1, 1000] | None = None,
-        min_quality: app_commands.Range[int, 0, 164] = 0,
+        min_quality: app_commands.Range[int, QUALITY.low, QUALITY.high] = QUALITY.low,
         mention: discord.Role | None = None,
         style: StyleOption = "embed",
         publish: bool = False,
         template: app_commands.Range[str, 1, 4000] | None = None,
         posts_per_10min: app_commands.Range[int, 1, 30] = rules.DEFAULT_POSTS_PER_WINDOW,
     ) -> None:
+        """Post each new article about a topic or keywords as it arrives"""
         assert interaction.guild is not None
         if mention is not None and mention.is_default():
             raise UserFacingError("Alerts never ping @everyone: pick a role to mention instead.")
@@ -438,8 +440,9 @@ class AlertCog(
         ]
         await self._answer(interaction, "\n".join(lines), title="Alert created")
 
-    @app_commands.command(name="list", description="Every alert of this server with its state and last posts")
+    @app_commands.command(name="list")
     async def list_(self, interaction: discord.Interaction[NewsBot]) -> None:
+        """Every alert of this server with its state and last posts"""
         assert interaction.guild is not None
         alerts = await self.bot.db.alerts.for_guild(interaction.guild.id)
         if not alerts:
@@ -483,14 +486,14 @@ class AlertCog(
         name = f"#{alert.id} · " + _cut(" · ".join(x for x in (alert.topic, alert.keywords) if x), 80)
         return name, "\n".join(lines)[:1024]
 
-    @app_commands.command(name="edit", description="Change an alert (only the options you give)")
+    @app_commands.command(name="edit")
     @app_commands.describe(
         alert="The alert (start typing its topic or id)",
         channel="Where to post",
         topic="The topic (`none` removes it)",
         keywords="The keywords (`none` removes them)",
         providers="Provider domains, comma-separated (`none`: any)",
-        min_quality="Only articles of at least this quality",
+        min_quality=f"Only articles of at least this quality ({QUALITY})",
         mention="A role to ping on each post",
         no_mention="Stop pinging a role",
         style="A card, one line, or a card with a thread",
@@ -507,7 +510,7 @@ class AlertCog(
         topic: app_commands.Range[str, 1, 100] | None = None,
         keywords: app_commands.Range[str, 1, 200] | None = None,
         providers: app_commands.Range[str, 1, 1000] | None = None,
-        min_quality: app_commands.Range[int, 0, 164] | None = None,
+        min_quality: app_commands.Range[int, QUALITY.low, QUALITY.high] | None = None,
         mention: discord.Role | None = None,
         no_mention: bool = False,
         style: StyleOption | None = None,
@@ -515,6 +518,7 @@ class AlertCog(
         template: app_commands.Range[str, 1, 4000] | None = None,
         posts_per_10min: app_commands.Range[int, 1, 30] | None = None,
     ) -> None:
+        """Change an alert (only the options you give)"""
         assert interaction.guild is not None
         found = await self._alert(interaction, alert)
         if mention is not None and mention.is_default():
@@ -576,10 +580,11 @@ class AlertCog(
         what = ", ".join(f"`{c}`" for c in sorted(changes)) or "nothing (the values were the same)"
         await self._answer(interaction, "\n".join([f"Changed {what} of alert {self._describe(updated)}.", *notes]))
 
-    @app_commands.command(name="pause", description="Stop an alert for now (its settings are kept)")
+    @app_commands.command(name="pause")
     @app_commands.describe(alert="The alert (start typing its topic or id)")
     @app_commands.autocomplete(alert=alert_autocomplete)
     async def pause(self, interaction: discord.Interaction[NewsBot], alert: app_commands.Range[str, 1, 100]) -> None:
+        """Stop an alert for now (its settings are kept)"""
         found = await self._alert(interaction, alert)
         if found.paused:
             raise UserFacingError(f"Alert {self._describe(found)} is already paused. `/alert resume` restarts it.")
@@ -592,10 +597,11 @@ class AlertCog(
             "`/alert resume` restarts it.",
         )
 
-    @app_commands.command(name="resume", description="Start a paused alert again")
+    @app_commands.command(name="resume")
     @app_commands.describe(alert="The alert (start typing its topic or id)")
     @app_commands.autocomplete(alert=alert_autocomplete)
     async def resume(self, interaction: discord.Interaction[NewsBot], alert: app_commands.Range[str, 1, 100]) -> None:
+        """Start a paused alert again"""
         assert interaction.guild is not None
         found = await self._alert(interaction, alert)
         if not found.paused:
@@ -611,20 +617,22 @@ class AlertCog(
         await self._audit(interaction, "alert.resume", found)
         await self._answer(interaction, f"Resumed alert {self._describe(found)}.")
 
-    @app_commands.command(name="remove", description="Delete an alert")
+    @app_commands.command(name="remove")
     @app_commands.describe(alert="The alert (start typing its topic or id)")
     @app_commands.autocomplete(alert=alert_autocomplete)
     async def remove(self, interaction: discord.Interaction[NewsBot], alert: app_commands.Range[str, 1, 100]) -> None:
+        """Delete an alert"""
         found = await self._alert(interaction, alert)
         await self.bot.db.alerts.remove(found.id)
         self.service.forget(found.id)
         await self._audit(interaction, "alert.remove", found)
         await self._answer(interaction, f"Removed alert {self._describe(found)}. Nothing more will be posted.")
 
-    @app_commands.command(name="test", description="Post the newest matching article now, marked as a test")
+    @app_commands.command(name="test")
     @app_commands.describe(alert="The alert (start typing its topic or id)")
     @app_commands.autocomplete(alert=alert_autocomplete)
     async def test(self, interaction: discord.Interaction[NewsBot], alert: app_commands.Range[str, 1, 100]) -> None:
+        """Post the newest matching article now, marked as a test"""
         found = await self._alert(interaction, alert)
         vis = await self.bot.visibility_for(found.guild_id)
         if found.topic:
@@ -649,10 +657,11 @@ class AlertCog(
             f"([jump]({link})). It does not count as delivered.",
         )
 
-    @app_commands.command(name="why", description="Why an article was or was not posted by each alert")
+    @app_commands.command(name="why")
     @app_commands.describe(article="The article (start typing its title)")
     @app_commands.autocomplete(article=article_autocomplete)
     async def why(self, interaction: discord.Interaction[NewsBot], article: app_commands.Range[str, 1, 200]) -> None:
+        """Why an article was or was not posted by each alert"""
         assert interaction.guild is not None
         found = await self.bot.db.articles.get(article.strip(), ALL)
         if found is None:

@@ -31,16 +31,17 @@ from bot.digests.service import (
     schedule_of,
 )
 from bot.errors import UserFacingError
-from bot.guilds.backup import MAX_QUALITY, MIN_QUALITY
 from bot.modules._checks import Refused
 from bot.modules._lookup import quote, resolve_topic, topic_choices
 from bot.render.embeds import DEFAULT_COLOR, fit_embed
+from bot.render.limits import MAX_CHOICES, choice_name
 from bot.render.text import escape_markdown, masked_link
+from bot.store.keys import topic_key
+from bot.store.limits import QUALITY
 
 log = logging.getLogger(__name__)
 
 RESTART_DELAY: Final = 60
-MAX_CHOICES: Final = 25
 _ID_RE: Final = re.compile(r"#?\s*(\d{1,18})")
 
 
@@ -171,9 +172,9 @@ class DigestCog(
             if digest is not None and digest.guild_id == interaction.guild_id:
                 return digest
         elif interaction.guild_id is not None:
-            wanted = " ".join(raw.split()).casefold()
+            wanted = topic_key(raw)
             found = [
-                d for d in await self.bot.db.digests.for_guild(interaction.guild_id) if d.topic.casefold() == wanted
+                d for d in await self.bot.db.digests.for_guild(interaction.guild_id) if topic_key(d.topic) == wanted
             ]
             if len(found) == 1:
                 return found[0]
@@ -233,19 +234,19 @@ class DigestCog(
             paused = " (paused)" if digest.paused else ""
             name = f"#{digest.id} · {digest.topic} in {where} at {digest.at_time} {digest.timezone}{paused}"
             if not text or text in name.casefold():
-                choices.append(app_commands.Choice(name=name[:100], value=str(digest.id)))
+                choices.append(app_commands.Choice(name=choice_name(name), value=str(digest.id)))
         return choices[:MAX_CHOICES]
 
     # --- commands ---------------------------------------------------------------------------
 
-    @app_commands.command(name="add", description="Post a digest of one topic in a channel on a schedule")
+    @app_commands.command(name="add")
     @app_commands.describe(
         channel="Where to post it",
         topic="The topic (start typing to see suggestions)",
         time="When, on the 24-hour clock: HH:MM",
         timezone="The timezone of that time (IANA name, e.g. Europe/London); default UTC",
         days="Every day, Monday to Friday, or once a week (on today's weekday)",
-        min_quality=f"Only articles of at least this quality ({MIN_QUALITY} to {MAX_QUALITY})",
+        min_quality=f"Only articles of at least this quality ({QUALITY})",
         max_items=f"At most this many articles per digest ({MIN_ITEMS} to {MAX_ITEMS})",
     )
     @app_commands.autocomplete(topic=topic_autocomplete, timezone=timezone_autocomplete)
@@ -257,9 +258,10 @@ class DigestCog(
         time: app_commands.Range[str, 1, 20],
         timezone: app_commands.Range[str, 1, 64] = "UTC",
         days: Literal["daily", "weekdays", "weekly"] = "daily",
-        min_quality: app_commands.Range[int, MIN_QUALITY, MAX_QUALITY] = MIN_QUALITY,
+        min_quality: app_commands.Range[int, QUALITY.low, QUALITY.high] = QUALITY.low,
         max_items: app_commands.Range[int, MIN_ITEMS, MAX_ITEMS] = DEFAULT_ITEMS,
     ) -> None:
+        """Post a digest of one topic in a channel on a schedule"""
         assert interaction.guild is not None  # interaction_check
         topic_name = await resolve_topic(self.bot, topic, await self.bot.visibility_for(interaction.guild.id))
         now = self._now()
@@ -308,8 +310,9 @@ class DigestCog(
             )
         await self._answer(interaction, "\n".join(lines), title="Digest scheduled")
 
-    @app_commands.command(name="list", description="Every digest of this server with its next run and last result")
+    @app_commands.command(name="list")
     async def list_(self, interaction: discord.Interaction[NewsBot]) -> None:
+        """Every digest of this server with its next run and last result"""
         assert interaction.guild is not None
         digests = await self.bot.db.digests.for_guild(interaction.guild.id)
         if not digests:
@@ -322,10 +325,11 @@ class DigestCog(
         embed.set_footer(text="Dates show in your own timezone; “local” times are the digest's.")
         await reply(interaction, embed=fit_embed(embed), ephemeral=True)
 
-    @app_commands.command(name="remove", description="Delete a digest")
+    @app_commands.command(name="remove")
     @app_commands.describe(digest="The digest (start typing its topic or id)")
     @app_commands.autocomplete(digest=digest_autocomplete)
     async def remove(self, interaction: discord.Interaction[NewsBot], digest: app_commands.Range[str, 1, 100]) -> None:
+        """Delete a digest"""
         found = await self._digest(interaction, digest)
         await self.bot.db.digests.remove(found.id)
         self.service.forget(found.id)
@@ -333,10 +337,11 @@ class DigestCog(
         await self._audit(interaction, "digest.remove", found)
         await self._answer(interaction, f"Removed digest {self._describe(found)}. Nothing more will be posted.")
 
-    @app_commands.command(name="pause", description="Stop posting a digest for now (its settings are kept)")
+    @app_commands.command(name="pause")
     @app_commands.describe(digest="The digest (start typing its topic or id)")
     @app_commands.autocomplete(digest=digest_autocomplete)
     async def pause(self, interaction: discord.Interaction[NewsBot], digest: app_commands.Range[str, 1, 100]) -> None:
+        """Stop posting a digest for now (its settings are kept)"""
         found = await self._digest(interaction, digest)
         if found.paused:
             raise UserFacingError(f"Digest {self._describe(found)} is already paused. `/digest resume` restarts it.")
@@ -347,10 +352,11 @@ class DigestCog(
         await self._audit(interaction, "digest.pause", found)
         await self._answer(interaction, f"Paused digest {self._describe(found)}. `/digest resume` restarts it.")
 
-    @app_commands.command(name="resume", description="Start posting a paused digest again")
+    @app_commands.command(name="resume")
     @app_commands.describe(digest="The digest (start typing its topic or id)")
     @app_commands.autocomplete(digest=digest_autocomplete)
     async def resume(self, interaction: discord.Interaction[NewsBot], digest: app_commands.Range[str, 1, 100]) -> None:
+        """Start posting a paused digest again"""
         assert interaction.guild is not None
         found = await self._digest(interaction, digest)
         if not found.paused:
@@ -371,10 +377,11 @@ class DigestCog(
             f"Resumed digest {self._describe(found)}. Next run: {timestamp(when)} ({timestamp(when, 'R')}).",
         )
 
-    @app_commands.command(name="preview", description="Show privately what a digest would post now")
+    @app_commands.command(name="preview")
     @app_commands.describe(digest="The digest (start typing its topic or id)")
     @app_commands.autocomplete(digest=digest_autocomplete)
     async def preview(self, interaction: discord.Interaction[NewsBot], digest: app_commands.Range[str, 1, 100]) -> None:
+        """Show privately what a digest would post now"""
         found = await self._digest(interaction, digest)
         composed = await within_deadline(interaction, self.service.preview(found, self._now()), ephemeral=True)
         note = (
@@ -384,15 +391,13 @@ class DigestCog(
         if not composed.items:
             note += " There is nothing new for it, so it would post nothing."
         embeds = list(composed.embeds)
-        if interaction.response.is_done():
-            await interaction.followup.send(content=note, embeds=embeds, ephemeral=True)
-        else:
-            await interaction.response.send_message(content=note, embeds=embeds, ephemeral=True)
+        await reply(interaction, note, embeds=embeds, ephemeral=True)
 
-    @app_commands.command(name="send", description="Post a digest now (its articles count as delivered)")
+    @app_commands.command(name="send")
     @app_commands.describe(digest="The digest (start typing its topic or id)")
     @app_commands.autocomplete(digest=digest_autocomplete)
     async def send(self, interaction: discord.Interaction[NewsBot], digest: app_commands.Range[str, 1, 100]) -> None:
+        """Post a digest now (its articles count as delivered)"""
         found = await self._digest(interaction, digest)
         try:
             outcome = await within_deadline(interaction, self.service.send_now(found, self._now()), ephemeral=True)

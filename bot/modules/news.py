@@ -14,9 +14,10 @@ from bot.app.client import NewsBot
 from bot.app.respond import reply, within_deadline
 from bot.db.types import Page, Visibility
 from bot.errors import UserFacingError
-from bot.modules._lookup import MAX_CHOICES, quote, resolve_topic, topic_choices
+from bot.modules._lookup import quote, resolve_topic, topic_choices
 from bot.modules._views import ArticleView, PageSource, ResultsView, link_view
 from bot.render.embeds import article_embed, related_embed, topics_embed
+from bot.render.limits import MAX_CHOICES, choice_name
 from bot.store.models import Article
 
 PAGE_SIZE = 5
@@ -108,13 +109,13 @@ class News(commands.GroupCog, group_name="news", group_description="Look up news
     ) -> list[app_commands.Choice[str]]:
         vis = await self._vis(interaction)
         return [
-            app_commands.Choice(name=c.title[:100] or c.id, value=c.id)
+            app_commands.Choice(name=choice_name(c.title, c.id), value=c.id)
             for c in self.bot.catalog.complete_articles(current, vis, limit=MAX_CHOICES)
         ]
 
     # --- commands ---------------------------------------------------------------------------
 
-    @app_commands.command(name="topic", description="Articles about one topic, latest or top first")
+    @app_commands.command(name="topic")
     @app_commands.describe(name="The topic (start typing to see suggestions)", sort="Latest first, or top-rated first")
     @app_commands.autocomplete(name=topic_autocomplete)
     async def topic(
@@ -123,6 +124,7 @@ class News(commands.GroupCog, group_name="news", group_description="Look up news
         name: app_commands.Range[str, 1, 100],
         sort: Literal["latest", "top"] = "latest",
     ) -> None:
+        """Articles about one topic, latest or top first"""
         vis = await self._vis(interaction)
         topic = await resolve_topic(self.bot, name, vis)
 
@@ -134,7 +136,7 @@ class News(commands.GroupCog, group_name="news", group_description="Look up news
             interaction, title=f"{label} in {topic}", source=source, empty=f"There are no articles about {topic} yet."
         )
 
-    @app_commands.command(name="search", description="Full-text search over titles, excerpts, topics and sources")
+    @app_commands.command(name="search")
     @app_commands.describe(query="Words to look for", topic="Only articles with this topic")
     @app_commands.autocomplete(topic=topic_autocomplete)
     async def search(
@@ -143,6 +145,7 @@ class News(commands.GroupCog, group_name="news", group_description="Look up news
         query: app_commands.Range[str, 1, 200],
         topic: app_commands.Range[str, 1, 100] | None = None,
     ) -> None:
+        """Full-text search over titles, excerpts, topics and sources"""
         if not query.strip():
             raise UserFacingError("Type at least one word to search for.")
         vis = await self._vis(interaction)
@@ -160,12 +163,13 @@ class News(commands.GroupCog, group_name="news", group_description="Look up news
             + (", or search without the topic." if topic_name else "."),
         )
 
-    @app_commands.command(name="latest", description="The newest articles, optionally for one topic")
+    @app_commands.command(name="latest")
     @app_commands.describe(topic="Only articles with this topic")
     @app_commands.autocomplete(topic=topic_autocomplete)
     async def latest(
         self, interaction: discord.Interaction[NewsBot], topic: app_commands.Range[str, 1, 100] | None = None
     ) -> None:
+        """The newest articles, optionally for one topic"""
         vis = await self._vis(interaction)
         topic_name = await resolve_topic(self.bot, topic, vis) if topic else None
 
@@ -179,30 +183,33 @@ class News(commands.GroupCog, group_name="news", group_description="Look up news
             empty="There are no articles yet." if not topic_name else f"There are no articles about {topic_name} yet.",
         )
 
-    @app_commands.command(name="article", description="Show one article with its excerpt, image and source link")
+    @app_commands.command(name="article")
     @app_commands.describe(article="The article (start typing its title)")
     @app_commands.autocomplete(article=article_autocomplete)
     async def article(
         self, interaction: discord.Interaction[NewsBot], article: app_commands.Range[str, 1, 200]
     ) -> None:
+        """Show one article with its excerpt, image and source link"""
         found = await self._article(article, await self._vis(interaction))
         view = ArticleView(interaction.user.id, self, found.id, found.url)
         await reply(interaction, embed=article_embed(found), view=view, ephemeral=await self._ephemeral(interaction))
         view.origin = interaction
 
-    @app_commands.command(name="related", description="Articles related to one article")
+    @app_commands.command(name="related")
     @app_commands.describe(article="The article (start typing its title)")
     @app_commands.autocomplete(article=article_autocomplete)
     async def related(
         self, interaction: discord.Interaction[NewsBot], article: app_commands.Range[str, 1, 200]
     ) -> None:
+        """Articles related to one article"""
         vis = await self._vis(interaction)
         found = await self._article(article, vis)
         items = await self.bot.db.articles.related(found.id, vis, RELATED_LIMIT)
         await reply(interaction, embed=related_embed(found, items), ephemeral=await self._ephemeral(interaction))
 
-    @app_commands.command(name="topics", description="Every topic with its number of articles")
+    @app_commands.command(name="topics")
     async def topics(self, interaction: discord.Interaction[NewsBot]) -> None:
+        """Every topic with its number of articles"""
         topics = await self.bot.db.articles.topics(await self._vis(interaction))
         if not topics:
             raise UserFacingError("There are no topics yet: the news store is empty.")

@@ -56,8 +56,9 @@ class Owner(commands.GroupCog, group_name="owner", group_description="Tools for 
             raise Refused("Only the bot's owner can use /owner commands.")
         return True
 
-    @app_commands.command(name="reload", description="Re-read the content store and every server's settings")
+    @app_commands.command(name="reload")
     async def reload(self, interaction: discord.Interaction[NewsBot]) -> None:
+        """Re-read the content store and every server's settings"""
         await interaction.response.defer(ephemeral=True, thinking=True)
         try:
             report = await self.bot.reindex()
@@ -78,8 +79,9 @@ class Owner(commands.GroupCog, group_name="owner", group_description="Tools for 
             )
         await interaction.followup.send(embed=embed, ephemeral=True)
 
-    @app_commands.command(name="feeds", description="The RSS and Atom feeds that fill the store, and how each is doing")
+    @app_commands.command(name="feeds")
     async def feeds_status(self, interaction: discord.Interaction[NewsBot]) -> None:
+        """The RSS and Atom feeds that fill the store, and how each is doing"""
         try:
             statuses = self.feeds.status()
         except (FeedsConfigError, StateError) as exc:

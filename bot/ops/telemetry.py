@@ -5,8 +5,8 @@ tree's ``interaction_check`` first, inside the task it creates for each slash co
 menu and autocomplete request, and that task ends once the interaction is fully handled (answer
 and error reply included). A done-callback on that task therefore measures all three kinds with
 public API only, where ``on_app_command_completion`` would see successes only and autocomplete
-not at all. The outcome comes from ``interaction.command_failed`` and what ``NewsTree.on_error``
-recorded in ``interaction.extras``.
+not at all. The outcome comes from ``interaction.command_failed`` and what the one error path
+(``bot.app.respond.report_error``, for commands and components) recorded in ``interaction.extras``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from bot.ops.metrics import BotMetrics
 log = logging.getLogger(__name__)
 
 Outcome = Literal["ok", "user_error", "error", "cancelled"]
-#: Key in ``interaction.extras`` where the tree's error handler records the outcome.
+#: Key in ``interaction.extras`` where the error path records the outcome.
 OUTCOME = "newsbot.outcome"
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Final
 
+from bot.store.keys import topic_key
 from bot.store.limits import HEAT, IMAGE_SIDE, MAX_ID_LENGTH, QUALITY, IntRange
 from bot.store.models import Article, Image, Provider, RelatedRef
 from bot.store.text import clean_text
@@ -250,7 +251,7 @@ def _topics(data: dict[Any, Any], warnings: list[str]) -> tuple[str, ...]:
             warnings.append(f"dropped topic {_shown(item)}: topics must be strings")
             continue
         topic = clean_text(item)
-        folded = topic.casefold()
+        folded = topic_key(topic)
         if topic and folded not in seen:
             seen.add(folded)
             topics.append(topic)

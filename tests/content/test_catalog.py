@@ -10,10 +10,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.content import catalog as catalog_module
-from bot.content.catalog import MAX_CHOICE_CHARS, Catalog, _Snapshot, fold
+from bot.content.catalog import Catalog, _Snapshot
 from bot.db import Database
 from bot.db.repository import CatalogEntry
 from bot.db.types import Visibility
+from bot.render.limits import MAX_CHOICE_CHARS
+from bot.store.keys import plain_words
 from bot.store.models import Provider
 from tests.db.conftest import make_article, store
 
@@ -206,10 +208,10 @@ def test_a_word_with_one_typo_still_finds_its_title(word: str, edit: str, at: in
     assert f"Story about {word}" in titles(_TYPO_CATALOG.complete_articles(f"about {typo}", DEFAULT))
 
 
-def test_fold() -> None:
-    assert fold("Café: Straße!  ") == "cafe strasse"
-    assert fold("Tour-de-France") == "tour de france"
-    assert fold("日本語のニュース") == "日本語のニュース"
+def test_plain_words() -> None:
+    assert plain_words("Café: Straße!  ") == "cafe strasse"
+    assert plain_words("Tour-de-France") == "tour de france"
+    assert plain_words("日本語のニュース") == "日本語のニュース"
 
 
 @settings(max_examples=200, deadline=None)

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 from pathlib import Path
 
 import pytest
 
+import bot.db as db_package
+from bot.alerts import rules as alert_rules
 from bot.db import Database
 from bot.db.migrate import Migration, MigrationError, load_migrations
 from bot.db.types import Visibility
+from bot.digests import limits as digest_limits
+from bot.digests.schedule import WEEKDAY_NAMES
+from bot.store.limits import QUALITY
 from tests.db.conftest import make_article, store
 
 
@@ -101,3 +107,28 @@ async def test_close_leaves_no_threads_behind(tmp_path: Path) -> None:
     # The event loop's own executor threads (asyncio_N) belong to the loop and end with it.
     left = {t for t in set(threading.enumerate()) - before if not t.name.startswith("asyncio_")}
     assert left == set()
+
+
+# Each column a migration bounds with ``CHECK (column BETWEEN low AND high)``, and the Python rule
+# it must equal: SQL cannot import the constant, so this test is what keeps the two the same.
+CHECKED_RANGES = {
+    "min_quality": (QUALITY.low, QUALITY.high),
+    "max_items": (digest_limits.MIN_ITEMS, digest_limits.MAX_ITEMS),
+    "weekday": (0, len(WEEKDAY_NAMES) - 1),
+    "posts_per_window": (alert_rules.MIN_POSTS_PER_WINDOW, alert_rules.MAX_POSTS_PER_WINDOW),
+}
+_BETWEEN = re.compile(r"CHECK\s*\(\s*(\w+)\s+BETWEEN\s+(-?\d+)\s+AND\s+(-?\d+)\s*\)", re.IGNORECASE)
+
+
+@pytest.mark.parametrize("directory", ["migrations", "migrations_pg"])
+def test_every_range_check_in_the_migrations_is_the_rule_the_code_uses(directory: str) -> None:
+    found = [
+        (path.name, column, (int(low), int(high)))
+        for path in sorted((Path(db_package.__file__).parent / directory).glob("*.sql"))
+        for column, low, high in _BETWEEN.findall(path.read_text(encoding="utf-8"))
+    ]
+    unknown = {column for _, column, _ in found} - set(CHECKED_RANGES)
+    assert not unknown, f"{directory}: range checks no rule of the code is held to: {unknown}"
+    assert {"min_quality", "max_items", "weekday"} <= {column for _, column, _ in found}, directory
+    wrong = [f"{name}: {column} {bounds}" for name, column, bounds in found if bounds != CHECKED_RANGES[column]]
+    assert wrong == [], f"{directory}: bounds that differ from the code's rule: {wrong}"

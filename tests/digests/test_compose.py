@@ -16,12 +16,12 @@ from bot.db.types import ArticleSummary
 from bot.digests.compose import (
     compose,
     key_from_groups,
-    normalise_title,
     provider_key,
     rank_key,
     story_groups,
     title_story_key,
 )
+from bot.store.keys import plain_words
 
 SINCE = datetime(2026, 3, 9, 9, tzinfo=UTC)
 UNTIL = datetime(2026, 3, 10, 9, tzinfo=UTC)
@@ -201,8 +201,8 @@ def test_story_groups_do_not_depend_on_input_order() -> None:
 
 
 def test_key_helpers() -> None:
-    assert normalise_title("  Diablo IV’s   Beta — Dates!  ") == "diablo iv s beta dates"
-    assert normalise_title("Pokémon") == normalise_title("POKEMON")
+    assert plain_words("  Diablo IV’s   Beta — Dates!  ") == "diablo iv s beta dates"
+    assert plain_words("Pokémon") == plain_words("POKEMON")
     assert title_story_key(item("q", title="?!")) == "id:q"
     assert provider_key(item("p", domain="")) == "name:p"
     assert provider_key(item("p", domain="www.News.Example.")) == "domain:news.example"

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from bot.digests.schedule import (
     Schedule,
+    base36,
     due_slots,
     next_slot,
     next_slots,
@@ -171,3 +172,9 @@ def test_next_slots_agree_with_next_slot_and_are_sorted(
     for i, schedule, last in keyed:
         floor = after if last is None else max(after, last)
         assert by_key[i] == next_slot(schedule, floor)
+
+
+@given(st.integers(min_value=0, max_value=2**64))
+def test_base36_is_the_number_in_lower_case_base_36(number: int) -> None:
+    text = base36(number)
+    assert int(text, 36) == number and text == text.lower() and (text == "0" or not text.startswith("0"))

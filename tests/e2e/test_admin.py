@@ -15,7 +15,6 @@ import pytest
 import yaml
 
 from bot.app.client import NewsBot
-from bot.content.catalog import fold
 from bot.db import sqlite_digests, sqlite_guilds
 from bot.db.digest_types import NewDigest
 from bot.demo.harness import running_bot
@@ -23,6 +22,7 @@ from bot.emulator import AttachmentFile, Overwrite, Perm
 from bot.emulator.models import Channel, Guild, Member, Message
 from bot.emulator.permissions import MEMBER_OVERWRITE
 from bot.settings import Settings
+from bot.store.keys import topic_key
 from bot.store.loader import load_directory
 from bot.store.models import Article
 from tests.e2e.conftest import World, button, embed_text
@@ -383,7 +383,7 @@ async def test_stats_match_the_store(admin_bot: NewsBot, world: World, content_d
     visible = [a for a in every if a.published]
     reply = await admin(world, "stats")
     assert field(reply, "Articles (visible here / total)") == f"{len(visible)} / {len(every)}"
-    assert field(reply, "Topics") == str(len({fold(t) for a in every for t in a.topics}))
+    assert field(reply, "Topics") == str(len({topic_key(t) for a in every for t in a.topics}))
     assert field(reply, "Providers") == str(len({a.provider.domain for a in every}))
     assert field(reply, "Rejected files") == "0"
     assert field(reply, "Digests (active / paused)") == "0 active / 0 paused"

@@ -44,6 +44,34 @@ async def test_an_unexpected_error_gets_a_private_apology_and_a_log_with_ids(
     assert record.exc_info is not None
 
 
+async def test_a_failing_button_gets_the_same_apology_log_and_outcome_as_a_failing_command(
+    bot: NewsBot, world: World, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    result = await world.emulator.send_slash_command(
+        world.guild, world.channel, world.alice, "news", None, subcommand="latest"
+    )
+    message = await result.original_message()
+    outcomes: list[str] = []
+    recorded = respond.record_outcome
+    monkeypatch.setattr(respond, "record_outcome", lambda i, outcome: (outcomes.append(outcome), recorded(i, outcome)))
+
+    async def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(bot.db.articles, "latest", broken)
+    with caplog.at_level(logging.ERROR):
+        clicked = await world.emulator.click_button(message, button(message, "Next")["custom_id"], world.alice)
+        answer = await clicked.original_message()
+    assert answer.ephemeral and "Sorry, something went wrong" in embed_text(answer)
+    assert "disk on fire" not in embed_text(answer)
+    record = next(r for r in caplog.records if "failed" in r.getMessage())
+    text = record.getMessage()
+    assert text.startswith("component ") and record.exc_info is not None
+    for known in (world.guild.id, world.channel.id, world.alice.id, clicked.id):
+        assert f"={known}" in text, f"{known} missing from {text!r}"
+    assert outcomes == ["error"], "counted as an error, as the command tree counts one"
+
+
 async def test_slow_work_is_deferred_so_discord_never_times_out(
     bot: NewsBot, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -1,0 +1,46 @@
+"""Discord's rules for what the bot sends other than embeds (those are ``bot.render.embeds.Limit``):
+autocomplete choices, and the permissions the bot needs to post in a channel.
+
+No ``discord`` import at run time: the catalog (``bot.content``) shapes autocomplete choices in a
+worker process, which should not pay for importing discord.py.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    import discord
+
+__all__ = [
+    "MAX_CHOICES",
+    "MAX_CHOICE_CHARS",
+    "POST_PERMISSIONS",
+    "choice_name",
+    "missing_post_permissions",
+    "permission_name",
+]
+
+#: Choices one autocomplete answer may offer.
+MAX_CHOICES: Final = 25
+#: Characters of a choice's name (what the member sees) and of a string choice's value.
+MAX_CHOICE_CHARS: Final = 100
+#: What the bot needs in a channel to post its embeds there (digests, the log channel).
+POST_PERMISSIONS: Final = ("view_channel", "send_messages", "embed_links")
+
+
+def choice_name(text: str, fallback: str = "") -> str:
+    """``text`` on one line as a choice name: ``fallback`` when it is blank, shortened with an
+    ellipsis when it is longer than Discord allows (which would make Discord drop every choice)."""
+    text = " ".join(text.split()) or " ".join(fallback.split())
+    return text if len(text) <= MAX_CHOICE_CHARS else text[: MAX_CHOICE_CHARS - 1].rstrip() + "…"
+
+
+def permission_name(flag: str) -> str:
+    """A permission as Discord's UI names it: ``"embed_links"`` -> ``"Embed Links"``."""
+    return flag.replace("_", " ").title()
+
+
+def missing_post_permissions(permissions: discord.Permissions) -> list[str]:
+    """The ``POST_PERMISSIONS`` that ``permissions`` lacks, by their names in Discord's UI."""
+    return [permission_name(flag) for flag in POST_PERMISSIONS if not getattr(permissions, flag)]
