@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 
@@ -41,3 +43,21 @@ async def connect_async(path: Path, *, cache_mib: int = 8) -> aiosqlite.Connecti
         await conn.close()
         raise
     return conn
+
+
+def transaction(path: Path, work: list[tuple[str, Sequence[Any]]]) -> list[list[Any]]:
+    """Run statements in one ``BEGIN IMMEDIATE`` transaction on a connection of its own (so nothing
+    another task sends on a shared connection ends up inside it); returns each statement's rows.
+    Blocking: call it through ``asyncio.to_thread``."""
+    conn = connect_sync(path)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        results = [conn.execute(sql, params).fetchall() for sql, params in work]
+        conn.execute("COMMIT")
+        return results
+    except BaseException:
+        if conn.in_transaction:
+            conn.rollback()
+        raise
+    finally:
+        conn.close()

@@ -14,11 +14,13 @@ from pathlib import Path
 
 import aiosqlite
 
+from bot.db.alert_types import AlertRepository
 from bot.db.connect import connect_async, connect_sync
 from bot.db.digest_types import DigestRepository
 from bot.db.guild_types import AuditRepository, GuildRepository
 from bot.db.migrate import Migration, apply_migrations, load_migrations
 from bot.db.repository import ArticleRepository, IndexStore, MetaRepository
+from bot.db.sqlite_alerts import SqliteAlertRepository
 from bot.db.sqlite_articles import SqliteArticleRepository
 from bot.db.sqlite_digests import SqliteDigestRepository
 from bot.db.sqlite_guilds import SqliteAuditRepository, SqliteGuildRepository
@@ -53,6 +55,7 @@ class Database:
     digests: DigestRepository
     guilds: GuildRepository
     audit: AuditRepository
+    alerts: AlertRepository
 
     def __init__(self, path: Path, light: aiosqlite.Connection, search: aiosqlite.Connection) -> None:
         self.path = path
@@ -64,6 +67,7 @@ class Database:
         self.digests = SqliteDigestRepository(path, light)
         self.guilds = SqliteGuildRepository(path, light)
         self.audit = SqliteAuditRepository(light)
+        self.alerts = SqliteAlertRepository(path, light)
         self._closed = False
 
     @classmethod

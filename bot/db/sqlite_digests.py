@@ -20,7 +20,7 @@ from typing import Any
 
 import aiosqlite
 
-from bot.db.connect import connect_sync
+from bot.db.connect import transaction as _transaction
 from bot.db.digest_types import Candidates, Delivery, DeliveryConflict, DeliveryState, Digest, NewDigest
 from bot.db.records import SUMMARY_COLUMNS, epoch, from_epoch, summary
 from bot.db.sqlite_articles import fold, visibility_sql
@@ -88,23 +88,6 @@ def _delivery(row: Sequence[Any], article_ids: Sequence[str] = ()) -> Delivery:
         created_at=from_epoch(row[8]),
         article_ids=tuple(article_ids),
     )
-
-
-def _transaction(path: Path, work: list[tuple[str, Sequence[Any]]]) -> list[list[Any]]:
-    """Run statements in one ``BEGIN IMMEDIATE`` transaction on a connection of its own; returns
-    each statement's rows."""
-    conn = connect_sync(path)
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        results = [conn.execute(sql, params).fetchall() for sql, params in work]
-        conn.execute("COMMIT")
-        return results
-    except BaseException:
-        if conn.in_transaction:
-            conn.rollback()
-        raise
-    finally:
-        conn.close()
 
 
 class SqliteDigestRepository:

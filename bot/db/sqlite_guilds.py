@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+import time
 from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +19,8 @@ from typing import Any
 
 import aiosqlite
 
-from bot.db.connect import connect_sync
+from bot.alerts.rules import ARRIVAL_HORIZON
+from bot.db.connect import connect_sync, transaction
 from bot.db.guild_types import AuditEntry, GuildSettings, HiddenArticle
 from bot.db.records import epoch, from_epoch
 
@@ -113,10 +115,25 @@ class SqliteGuildRepository:
         return cursor.rowcount > 0
 
     async def unhide(self, guild_id: int, article_id: str) -> bool:
-        cursor = await self._light.execute(
-            "DELETE FROM hidden_articles WHERE guild_id = ? AND article_id = ?", [guild_id, article_id]
+        # Visible again in this server: an arrival for its alerts, in the same transaction (an
+        # article that is not served, or too old for any alert, arrives nowhere).
+        results = await asyncio.to_thread(
+            transaction,
+            self._path,
+            [
+                (
+                    "DELETE FROM hidden_articles WHERE guild_id = ? AND article_id = ? RETURNING article_id",
+                    [guild_id, article_id],
+                ),
+                (
+                    "INSERT INTO alert_arrivals (article_id, guild_id, published_at, arrived_at) "
+                    "SELECT id, ?, published_at, unixepoch() FROM articles WHERE id = ? AND published_at >= ? "
+                    "AND changes() > 0",
+                    [guild_id, article_id, int(time.time() - ARRIVAL_HORIZON.total_seconds())],
+                ),
+            ],
         )
-        return cursor.rowcount > 0
+        return bool(results[0])
 
     async def replace(self, settings: GuildSettings, hidden: Sequence[HiddenArticle], *, user_id: int) -> None:
         await asyncio.to_thread(_replace, self._path, settings, list(hidden), user_id)

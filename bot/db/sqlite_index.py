@@ -26,6 +26,7 @@ import aiosqlite
 if sys.platform != "win32":
     import fcntl
 
+from bot.alerts.rules import ARRIVAL_HORIZON
 from bot.db.connect import connect_sync
 from bot.db.records import ArticleRecord, LinkRow, epoch
 from bot.db.repository import FileKey, FileState, IndexBatch
@@ -203,15 +204,18 @@ def _write(conn: sqlite3.Connection, batch: IndexBatch, started: float) -> int:
             [ARTICLES_VERSION_KEY],
         )
     dropped_rids: dict[str, int] = {}
+    was_published: dict[str, bool] = {}
     stale_topics: set[int] = set()
     stale_domains: set[str] = set()
     refs: Counter[int] = Counter()  # change in each link's reference count
     if batch.drop_paths:
         dropped = _json_list(batch.drop_paths)
-        for rid, article_id, domain in conn.execute(
-            "SELECT rid, id, provider_domain FROM articles WHERE path IN (SELECT value FROM json_each(?))", [dropped]
+        for rid, article_id, domain, published in conn.execute(
+            "SELECT rid, id, provider_domain, published FROM articles WHERE path IN (SELECT value FROM json_each(?))",
+            [dropped],
         ):
             dropped_rids[article_id] = rid
+            was_published[article_id] = bool(published)
             stale_domains.add(domain)
         if dropped_rids:
             stale_topics.update(
@@ -306,6 +310,8 @@ def _write(conn: sqlite3.Connection, batch: IndexBatch, started: float) -> int:
             [json.dumps(rids)],
         )
 
+    _record_arrivals(conn, records, was_published)
+
     touched = [f.rel_path for f in batch.files]
     if batch.forget_paths:
         conn.execute(
@@ -371,6 +377,28 @@ def _write(conn: sqlite3.Connection, batch: IndexBatch, started: float) -> int:
         conn.execute("DELETE FROM scan_paths WHERE hash != ?", [paths_hash])
     conn.execute("DELETE FROM index_runs WHERE id <= (SELECT max(id) FROM index_runs) - ?", [KEEP_RUNS])
     return len(records)
+
+
+def _record_arrivals(conn: sqlite3.Connection, records: list[ArticleRecord], was_published: dict[str, bool]) -> None:
+    """Alerts' arrivals, in the same transaction as the change that makes an article new: an id not
+    served before this batch, or one whose ``published`` turned true. An edit of an article already
+    served (and published) is no arrival, so it never posts again. Articles too old for any alert
+    (``ARRIVAL_HORIZON``) are not recorded."""
+    now = int(time.time())
+    horizon = now - int(ARRIVAL_HORIZON.total_seconds())
+    fresh = [
+        (r.id, r.published_at)
+        for r in records
+        if r.published_at >= horizon and (r.id not in was_published or (r.published and not was_published[r.id]))
+    ]
+    if not fresh:
+        return
+    # Article ids are unique among served articles: an id inserted here that was not dropped by this
+    # batch was not served before it.
+    conn.executemany(
+        "INSERT INTO alert_arrivals (article_id, published_at, arrived_at) VALUES (?, ?, ?)",
+        [(article_id, published_at, now) for article_id, published_at in fresh],
+    )
 
 
 def _article_rows(records: list[ArticleRecord], rids: list[int]) -> Iterator[tuple[object, ...]]:

@@ -1,0 +1,154 @@
+"""The alert repository on a real SQLite file: arrivals written with the index change, exactly-once
+claims, and the schema's limits equal to ``bot.alerts.rules``."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from importlib import resources
+
+import pytest
+
+from bot.alerts import rules
+from bot.db import Database
+from bot.db.alert_types import DeliveryConflict, NewAlert, Skip
+from bot.db.guild_types import HiddenArticle
+from tests.db.conftest import make_article, store
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+def recent(n: int, **fields: object) -> object:
+    return make_article(n, published_at=NOW - timedelta(hours=1, minutes=n), **fields)
+
+
+def new_alert(**fields: object) -> NewAlert:
+    values: dict[str, object] = {
+        "guild_id": 1,
+        "channel_id": 10,
+        "channel_kind": "text",
+        "topic": "Widgets",
+        "keywords": None,
+        "providers": (),
+        "min_quality": 0,
+        "role_id": None,
+        "style": "embed",
+        "publish": False,
+        "template": None,
+        "posts_per_window": 5,
+        "created_at": NOW,
+        "created_by": 99,
+    }
+    values.update(fields)
+    return NewAlert(**values)  # type: ignore[arg-type]
+
+
+async def arrived(db: Database) -> list[tuple[str, int | None]]:
+    found = [(a.article_id, a.guild_id) for a in await db.alerts.arrivals_after(0, 1000)]
+    return sorted(found, key=lambda pair: (pair[1] or 0, pair[0]))
+
+
+async def test_new_articles_arrive_once_and_edits_do_not(db: Database) -> None:
+    await store(db, [recent(1), recent(2)])
+    assert await arrived(db) == [("a1", None), ("a2", None)]
+    # An edit in place (drop the path, serve it again): no arrival.
+    await store(db, [recent(1, title="Edited")], drop=["news/a1.md"])
+    assert await arrived(db) == [("a1", None), ("a2", None)]
+
+
+async def test_publishing_is_an_arrival_and_old_articles_are_not(db: Database) -> None:
+    await store(db, [recent(3, published=False), make_article(4)])  # a4 is from 2024: past the horizon
+    await store(db, [recent(3, published=True)], drop=["news/a3.md"])
+    assert await arrived(db) == [("a3", None), ("a3", None)]
+
+
+async def test_unhiding_is_an_arrival_in_that_server_only(db: Database) -> None:
+    await store(db, [recent(5)])
+    await db.guilds.hide(7, HiddenArticle("a5", "Story", hidden_by=1, hidden_at=NOW))
+    assert await db.guilds.unhide(7, "a5")
+    assert not await db.guilds.unhide(7, "a5"), "not hidden any more: nothing to unhide, no arrival"
+    assert await arrived(db) == [("a5", None), ("a5", 7)]
+
+
+async def test_a_new_alert_starts_after_the_last_arrival(db: Database) -> None:
+    await store(db, [recent(1)])
+    alert = await db.alerts.add(new_alert())
+    assert alert.cursor == await db.alerts.last_arrival() == 1
+    assert await db.alerts.arrivals_after(alert.cursor, 10) == []
+
+
+async def test_judging_twice_queues_once_and_moves_the_cursor(db: Database) -> None:
+    alert = await db.alerts.add(new_alert())
+    skip = Skip(alert.id, "a9", "Nine", "below quality")
+    assert await db.alerts.record_judged([alert.id], 5, [(alert.id, "a1", 5, "One")], [skip], NOW) == 1
+    assert await db.alerts.record_judged([alert.id], 6, [(alert.id, "a1", 6, "One")], [], NOW) == 0
+    current = await db.alerts.get(alert.id)
+    assert current is not None and current.cursor == 6
+    assert current.last_skip_article == "a9" and current.last_skip_reason == "below quality"
+    assert [i.article_id for i in await db.alerts.waiting(alert.id)] == ["a1"]
+
+
+async def test_an_article_is_claimed_by_one_delivery_only(db: Database) -> None:
+    alert = await db.alerts.add(new_alert())
+    await db.alerts.record_judged([alert.id], 1, [(alert.id, "a1", 1, "One")], [], NOW)
+    common = {"channel_id": 10, "plan": "[]", "pinged": False, "publish": False, "publish_limited": False}
+    first = await db.alerts.begin_delivery(
+        alert.id, kind="post", nonce="n1", article_ids=["a1"], ping_limited=False, at=NOW, **common
+    )
+    with pytest.raises(DeliveryConflict):
+        await db.alerts.begin_delivery(
+            alert.id, kind="post", nonce="n2", article_ids=["a1"], ping_limited=False, at=NOW, **common
+        )
+    assert [d.nonce for d in await db.alerts.pending()] == ["n1"]
+    assert await db.alerts.waiting(alert.id) == []
+    await db.alerts.abandon_delivery(first.id, at=NOW, note="channel deleted")
+    assert [i.article_id for i in await db.alerts.waiting(alert.id)] == ["a1"], "nothing dropped silently"
+    assert await db.alerts.sent_since(alert.id, NOW - timedelta(minutes=10)) == 0
+
+
+async def test_deliveries_count_toward_the_windows(db: Database) -> None:
+    alert = await db.alerts.add(new_alert())
+    common = {"channel_id": 10, "plan": "[]", "publish_limited": False, "ping_limited": False, "article_ids": []}
+    one = await db.alerts.begin_delivery(alert.id, kind="post", nonce="p1", pinged=True, publish=True, at=NOW, **common)
+    await db.alerts.begin_delivery(alert.id, kind="test", nonce="t1", pinged=False, publish=False, at=NOW, **common)
+    await db.alerts.finish_delivery(one.id, message_id=123, thread_id=None, at=NOW)
+    since = NOW - timedelta(minutes=1)
+    assert await db.alerts.sent_since(alert.id, since) == 1, "a test post does not count"
+    assert await db.alerts.pings_since(alert.id, since) == 1
+    assert await db.alerts.publishes_since(10, since) == 1
+    stats = await db.alerts.stats(alert.id, NOW)
+    assert stats.posts_24h == 1 and stats.last is not None and stats.last.message_id == 123
+
+
+async def test_edit_and_replace(db: Database) -> None:
+    alert = await db.alerts.add(new_alert())
+    edited = await db.alerts.update(alert.id, keywords="solar", providers=("a.org",), publish=True)
+    assert edited is not None and edited.keywords == "solar" and edited.providers == ("a.org",) and edited.publish
+    replaced = await db.alerts.replace_guild(1, [new_alert(topic="Sport"), new_alert(topic=None, keywords="x")])
+    assert [a.topic for a in await db.alerts.for_guild(1)] == ["Sport", None]
+    assert len(replaced) == 2 and await db.alerts.get(alert.id) is None
+
+
+async def test_the_schema_refuses_what_the_rules_refuse(db: Database) -> None:
+    with pytest.raises(sqlite3.IntegrityError):
+        await db.alerts.add(new_alert(posts_per_window=rules.MAX_POSTS_PER_WINDOW + 1))
+    with pytest.raises(sqlite3.IntegrityError):
+        await db.alerts.add(new_alert(topic=None, keywords=None))
+    with pytest.raises(sqlite3.IntegrityError):
+        await db.alerts.add(new_alert(template="x" * (rules.MAX_TEMPLATE_CHARS + 1)))
+    await db.alerts.add(new_alert(template="x" * rules.MAX_TEMPLATE_CHARS, posts_per_window=rules.MAX_POSTS_PER_WINDOW))
+    await db.alerts.add(replace(new_alert(), min_quality=rules.MAX_QUALITY))
+
+
+def test_the_migration_repeats_the_rules_numbers() -> None:
+    sql = (resources.files("bot.db") / "migrations" / "008_alerts.sql").read_text(encoding="utf-8")
+    assert f"posts_per_window BETWEEN {rules.MIN_POSTS_PER_WINDOW} AND {rules.MAX_POSTS_PER_WINDOW}" in sql
+    assert f"length(template) <= {rules.MAX_TEMPLATE_CHARS}" in sql
+    assert f"min_quality BETWEEN {rules.MIN_QUALITY} AND {rules.MAX_QUALITY}" in sql
+    assert f"DEFAULT {rules.DEFAULT_POSTS_PER_WINDOW} CHECK" in sql
+    styles = re.search(r"style IN \(([^)]*)\)", sql)
+    assert styles is not None and styles[1] == ", ".join(f"'{s}'" for s in rules.STYLES)
+    kinds = re.search(r"channel_kind IN \(([^)]*)\)", sql)
+    assert kinds is not None and kinds[1] == ", ".join(f"'{s}'" for s in rules.CHANNEL_KINDS)
