@@ -239,7 +239,13 @@ class SqliteAlertRepository:
         )
         return [
             ArrivedArticle(
-                str(r[0]), str(r[1]), str(r[2] or ""), tuple(json.loads(r[3])), str(r[4]), int(r[5]), bool(r[6]),
+                str(r[0]),
+                str(r[1]),
+                str(r[2] or ""),
+                tuple(json.loads(r[3])),
+                str(r[4]),
+                int(r[5]),
+                bool(r[6]),
                 from_epoch(r[7]),
             )
             for r in rows
