@@ -72,6 +72,8 @@ class Follow:
     last_slot: datetime | None
     timezone: str
     member_paused: bool = False
+    quiet_start: int | None = None
+    quiet_end: int | None = None
 
     @property
     def active(self) -> bool:
@@ -214,8 +216,8 @@ class FollowRepository(Protocol):
         """Move the follow's ``last_slot`` forward to ``slot`` (never back)."""
         ...
 
-    async def delivered(self, pairs: Collection[tuple[int, str]]) -> set[tuple[int, str]]:
-        """Which ``(follow id, article id)`` pairs were taken already."""
+    async def delivered(self, follow_ids: Collection[int], article_ids: Collection[str]) -> set[tuple[int, str]]:
+        """Which of these follows took which of these articles already, as ``(follow id, article id)``."""
         ...
 
     async def window(self, *, since: datetime, until: datetime, vis: Visibility, limit: int) -> list[ArticleSummary]:

@@ -38,7 +38,7 @@ from bot.db.types import ArticleSummary, Visibility
 _MEMBER_COLUMNS = "user_id, timezone, quiet_start, quiet_end, dm_channel_id, paused_reason, notice_pending, created_at"
 _FOLLOW_COLUMNS = (
     "f.id, f.user_id, f.topic, f.keywords, f.delivery, f.at_time, f.weekday, f.created_at, f.created_seq, f.paused, "
-    "f.last_slot, m.timezone, m.paused_reason"
+    "f.last_slot, m.timezone, m.paused_reason, m.quiet_start, m.quiet_end"
 )
 _FOLLOW_FROM = "follows f JOIN follow_members m ON m.user_id = f.user_id"
 _DELIVERY_COLUMNS = "id, user_id, kind, follow_id, slot, nonce, state, payload, message_id, created_at"
@@ -75,6 +75,8 @@ def _follow(row: Sequence[Any]) -> Follow:
         last_slot=None if row[10] is None else from_epoch(row[10]),
         timezone=str(row[11]),
         member_paused=row[12] is not None,
+        quiet_start=None if row[13] is None else int(row[13]),
+        quiet_end=None if row[14] is None else int(row[14]),
     )
 
 
@@ -454,12 +456,13 @@ class SqliteFollowRepository:
             [epoch(slot), follow_id, epoch(slot)],
         )
 
-    async def delivered(self, pairs: Collection[tuple[int, str]]) -> set[tuple[int, str]]:
-        if not pairs:
+    async def delivered(self, follow_ids: Collection[int], article_ids: Collection[str]) -> set[tuple[int, str]]:
+        if not follow_ids or not article_ids:
             return set()
         rows = await self._rows(
-            f"SELECT follow_id, article_id FROM follow_items WHERE (follow_id, article_id) IN ({_PAIRS})",
-            [_keys_json(pairs)],
+            "SELECT follow_id, article_id FROM follow_items WHERE follow_id IN (SELECT value FROM json_each(?)) "
+            "AND article_id IN (SELECT value FROM json_each(?))",
+            [json.dumps(sorted(set(follow_ids))), json.dumps(sorted(set(article_ids)), ensure_ascii=False)],
         )
         return {(int(f), str(a)) for f, a in rows}
 

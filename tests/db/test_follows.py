@@ -122,7 +122,7 @@ async def test_a_digest_slot_and_its_articles_are_recorded_once(db: Database) ->
             follow_id=fid,
             slot=slot + timedelta(days=1),
         )
-    assert await db.follows.delivered([(fid, "a1"), (fid, "a2")]) == {(fid, "a1")}
+    assert await db.follows.delivered([fid, fid + 1], ["a1", "a2"]) == {(fid, "a1")}
     found = await db.follows.delivery_for_slot(fid, slot)
     assert found is not None and found.id == d.id and found.state == "pending"
     await db.follows.finish_delivery(d.id, message_id=7, at=NOW)
