@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.alerts.rules import DEFAULT_MAX_AGE_HOURS, MAX_MAX_AGE_HOURS, MIN_MAX_AGE_HOURS
 from bot.logs import LOG_FORMATS, LogFormat
 
 DISCORD_API_BASE = "https://discord.com/api/v10"
@@ -68,6 +69,14 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise SettingsError(f"{name} must be true or false, got {raw!r}")
 
 
+def _alert_max_age(env: Mapping[str, str]) -> int:
+    name = "NEWSBOT_ALERT_MAX_AGE_HOURS"
+    value = _int(env, name, DEFAULT_MAX_AGE_HOURS, minimum=MIN_MAX_AGE_HOURS) or DEFAULT_MAX_AGE_HOURS
+    if value > MAX_MAX_AGE_HOURS:
+        raise SettingsError(f"{name} must be at most {MAX_MAX_AGE_HOURS} (a week), got {value}")
+    return value
+
+
 def _int(env: Mapping[str, str], name: str, default: int | None, *, minimum: int | None = None) -> int | None:
     raw = env.get(name, "").strip()
     if not raw:
@@ -113,6 +122,7 @@ class Settings:
     watch: bool = True
     scan_interval: float = 30.0
     digest_grace_hours: int = 6  # a digest slot missed by less than this (downtime) is still posted once
+    alert_max_age_hours: int = DEFAULT_MAX_AGE_HOURS  # an older article arriving is not posted by alerts
 
     @property
     def database_path(self) -> Path:
@@ -144,6 +154,7 @@ class Settings:
             watch=_bool(env, "NEWSBOT_WATCH", True),
             scan_interval=_seconds(env, "NEWSBOT_SCAN_INTERVAL", 30.0),
             digest_grace_hours=_int(env, "NEWSBOT_DIGEST_GRACE_HOURS", 6, minimum=0) or 0,
+            alert_max_age_hours=_alert_max_age(env),
         )
 
 

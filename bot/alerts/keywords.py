@@ -132,7 +132,7 @@ def parse(raw: str) -> Query:
         words = tuple(fold(typed).split())
         if not words:
             if match["phrase"] is not None and not typed.strip():
-                raise KeywordError("An empty phrase `\"\"` matches nothing; put words between the quotes.")
+                raise KeywordError('An empty phrase `""` matches nothing; put words between the quotes.')
             raise KeywordError(f"“{typed[:40]}” has no letters or digits, so it can never match.")
         items.append(("term", Term(words, " ".join(typed.split())), bool(match["neg"])))
     clauses: list[Clause] = []

@@ -57,7 +57,7 @@ class ArticleFacts:
     @classmethod
     def of(
         cls,
-        id: str,  # noqa: A002 - the article's field name
+        id: str,
         title: str,
         excerpt: str,
         topics: Sequence[str],
@@ -227,5 +227,9 @@ def judge_naively(
                 continue
             if arrival.guild_id is not None and arrival.guild_id != alert.guild_id:
                 continue
-            out.append(Judged(alert, arrival, decide(alert, arrival.article, visibility(alert.guild_id), now=now, max_age=max_age)))
+            out.append(
+                Judged(
+                    alert, arrival, decide(alert, arrival.article, visibility(alert.guild_id), now=now, max_age=max_age)
+                )
+            )
     return out

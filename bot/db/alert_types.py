@@ -230,6 +230,10 @@ class AlertRepository(Protocol):
 
     async def prune(self, before: datetime) -> int: ...
 
+    async def drop(self, alert_id: int, article_ids: Collection[str], skip: Skip, at: datetime) -> None:
+        """Give up waiting articles that can no longer be posted (removed, hidden since), noting why."""
+        ...
+
     # --- delivery ---
     async def with_work(self) -> list[int]:
         """Alerts with waiting articles or pending deliveries."""

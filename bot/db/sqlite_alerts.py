@@ -297,6 +297,22 @@ class SqliteAlertRepository:
         )
         return len(results[0]) + len(results[1])
 
+    async def drop(self, alert_id: int, article_ids: Collection[str], skip: Skip, at: datetime) -> None:
+        await self._write(
+            [
+                (
+                    "DELETE FROM alert_items WHERE alert_id = ? AND delivery_id IS NULL "
+                    "AND article_id IN (SELECT value FROM json_each(?))",
+                    [alert_id, json.dumps(list(article_ids))],
+                ),
+                (
+                    "UPDATE alerts SET last_skip_article = ?, last_skip_title = ?, last_skip_reason = ?, "
+                    "last_skip_at = ? WHERE id = ?",
+                    [skip.article_id, skip.title, skip.reason, epoch(at), alert_id],
+                ),
+            ]
+        )
+
     # --- delivery ----------------------------------------------------------------------------------
 
     async def with_work(self) -> list[int]:
@@ -308,7 +324,8 @@ class SqliteAlertRepository:
 
     async def waiting(self, alert_id: int) -> list[AlertItem]:
         rows = await self._rows(
-            f"SELECT {_ITEM_COLUMNS} FROM alert_items WHERE alert_id = ? AND delivery_id IS NULL ORDER BY seq, article_id",
+            f"SELECT {_ITEM_COLUMNS} FROM alert_items WHERE alert_id = ? AND delivery_id IS NULL "
+            "ORDER BY seq, article_id",
             [alert_id],
         )
         return [_item(r) for r in rows]
@@ -383,7 +400,8 @@ class SqliteAlertRepository:
             [
                 ("UPDATE alert_items SET delivery_id = NULL WHERE delivery_id = ?", [delivery_id]),
                 (
-                    "UPDATE alert_deliveries SET state = 'abandoned', plan = '', finished_at = ?, note = ? WHERE id = ?",
+                    "UPDATE alert_deliveries SET state = 'abandoned', plan = '', finished_at = ?, note = ? "
+                    "WHERE id = ?",
                     [epoch(at), note, delivery_id],
                 ),
             ]
@@ -403,7 +421,7 @@ class SqliteAlertRepository:
 
     async def sent_since(self, alert_id: int, since: datetime) -> int:
         rows = await self._rows(
-            "SELECT count(*) FROM alert_deliveries WHERE alert_id = ? AND created_at >= ? AND kind != 'test' "
+            "SELECT count(*) FROM alert_deliveries WHERE alert_id = ? AND created_at > ? AND kind != 'test' "
             "AND state != 'abandoned'",
             [alert_id, epoch(since)],
         )
@@ -411,7 +429,7 @@ class SqliteAlertRepository:
 
     async def pings_since(self, alert_id: int, since: datetime) -> int:
         rows = await self._rows(
-            "SELECT count(*) FROM alert_deliveries WHERE alert_id = ? AND created_at >= ? AND pinged = 1 "
+            "SELECT count(*) FROM alert_deliveries WHERE alert_id = ? AND created_at > ? AND pinged = 1 "
             "AND state != 'abandoned'",
             [alert_id, epoch(since)],
         )
@@ -419,7 +437,7 @@ class SqliteAlertRepository:
 
     async def publishes_since(self, channel_id: int, since: datetime) -> int:
         rows = await self._rows(
-            "SELECT count(*) FROM alert_deliveries WHERE channel_id = ? AND publish = 1 AND created_at >= ? "
+            "SELECT count(*) FROM alert_deliveries WHERE channel_id = ? AND publish = 1 AND created_at > ? "
             "AND state != 'abandoned'",
             [channel_id, epoch(since)],
         )

@@ -33,6 +33,15 @@ import discord
 
 from bot.db.digest_types import Candidates, Delivery, DeliveryConflict, Digest, DigestRepository
 from bot.db.types import ArticleSummary, Visibility
+from bot.delivery import (
+    RECONCILE_MARGIN,
+    base36,
+    find_own_message,
+    marker,
+)
+from bot.delivery import (
+    ChannelUnavailable as ChannelUnavailable,  # re-exported: callers catch it from here
+)
 from bot.digests.compose import StoryKey, compose, key_from_groups, story_groups
 from bot.digests.schedule import (
     DEFAULT_GRACE,
@@ -49,30 +58,16 @@ from bot.render.embeds import Limit
 
 log = logging.getLogger(__name__)
 
-#: How far before a delivery was recorded to start looking for its message (clock skew between
-#: us and Discord, whose message ids carry Discord's time).
-RECONCILE_MARGIN: Final = timedelta(minutes=2)
-#: How many of the channel's messages after that point are searched.
-RECONCILE_LIMIT: Final = 100
 #: Candidates fetched per composition: the best-ranked ones of the window, far more than any digest shows.
 CANDIDATE_LIMIT: Final = 500
 WINDOW_CACHE_SECONDS: Final = 30.0
 WINDOW_CACHE_SIZE: Final = 512
-MARKER_PREFIX: Final = "ref "
 #: A slot is "on time" this long after it passed, whatever the grace window for downtime says.
 ON_TIME: Final = timedelta(minutes=5)
 
 Visibilities = Callable[[int], Awaitable[Visibility]]
 #: ``audit(guild_id, user_id, action, details)``; user 0 is the bot itself.
 Audit = Callable[[int, int, str, Mapping[str, object]], Awaitable[None]]
-
-
-class ChannelUnavailable(Exception):
-    """The digest's channel is gone or the bot may not post there: the digest is paused."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 class Outbox(Protocol):
@@ -132,31 +127,15 @@ def schedule_of(digest: Digest) -> Schedule:
     return _schedule(digest.at_time, digest.timezone, digest.cadence, digest.weekday)
 
 
-def marker(nonce: str) -> str:
-    return f"{MARKER_PREFIX}{nonce}"
-
-
 def footer_text(digest_id: int, nonce: str | None) -> str:
     base = f"Digest #{digest_id}"
     return f"{base} · {marker(nonce)}" if nonce else f"{base} · preview"
 
 
-_BASE36: Final = "0123456789abcdefghijklmnopqrstuvwxyz"
-
-
-def _base36(number: int) -> str:
-    digits = ""
-    while True:
-        number, rest = divmod(number, 36)
-        digits = _BASE36[rest] + digits
-        if not number:
-            return digits
-
-
 def manual_nonce(digest_id: int, at: datetime) -> str:
     """The nonce of a ``/digest send``: ``s``, the digest id and the millisecond (base 36); at most
     22 characters, and never equal to a scheduled slot's (those start with ``d``)."""
-    return f"s{_base36(digest_id)}-{_base36(int(at.timestamp() * 1000))}"
+    return f"s{base36(digest_id)}-{base36(int(at.timestamp() * 1000))}"
 
 
 def posted_text(count: int) -> str:
@@ -489,12 +468,4 @@ class DiscordOutbox:
             # Without history only Discord's own nonce check (a few minutes) guards a resend.
             log.warning("cannot read #%s's history to look for delivery %s", channel.name, nonce)
             return None
-        wanted = marker(nonce)
-        async for message in channel.history(limit=RECONCILE_LIMIT, after=after, oldest_first=True):
-            if me is None or message.author.id != me.id:
-                continue
-            if message.nonce is not None and str(message.nonce) == nonce:
-                return message.id
-            if any((embed.footer.text or "").endswith(wanted) for embed in message.embeds):
-                return message.id
-        return None
+        return await find_own_message(channel, me, nonce, after=after)

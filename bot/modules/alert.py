@@ -1,0 +1,638 @@
+"""``/alert``: live alerts, each new article posted once as it arrives (Manage Server; private answers).
+
+The cog owns the alert loop (``bot.alerts.loop``): started in ``cog_load``, cancelled in
+``cog_unload``. Commands validate with the rules of ``bot.alerts.rules`` (the same the backup
+validator and the database use), change alerts through the repository, audit, and wake the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final, Literal
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.alerts import rules
+from bot.alerts.keywords import KeywordError, parse
+from bot.alerts.loop import AlertLoop
+from bot.alerts.match import topic_key
+from bot.alerts.outbox import DiscordAlertOutbox, RelatedButton, channel_kind, channel_problem
+from bot.alerts.queue import PostQueue
+from bot.alerts.service import AlertService, jump_link
+from bot.client import NewsBot
+from bot.db.alert_types import Alert, NewAlert
+from bot.db.types import Visibility
+from bot.delivery import ChannelUnavailable
+from bot.errors import UserFacingError
+from bot.modules._checks import Refused
+from bot.modules._lookup import quote, resolve_topic, topic_choices
+from bot.modules._respond import reply, within_deadline
+from bot.render.embeds import DEFAULT_COLOR, fit_embed
+from bot.render.text import escape_markdown
+from bot.server_config import ConfigError, normalise_domain, split_list
+
+log = logging.getLogger(__name__)
+
+RESTART_DELAY: Final = 60
+MAX_CHOICES: Final = 25
+_ID_RE: Final = re.compile(r"#?\s*(\d{1,18})")
+#: What moderators can see of every article (``/alert why`` must find hidden ones too).
+ALL: Final = Visibility(include_unpublished=True)
+StyleOption = Literal["embed", "compact", "thread"]
+AlertChannel = discord.TextChannel | discord.ForumChannel
+
+
+@dataclass
+class OffsetClock:
+    """The wall clock, plus an offset tests move forward (a flood window passes in no time)."""
+
+    offset: timedelta = field(default_factory=timedelta)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+
+def _cut(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def describe_filters(alert: Alert | NewAlert) -> str:
+    parts = []
+    if alert.topic:
+        parts.append(f"topic **{escape_markdown(alert.topic)}**")
+    if alert.keywords:
+        parts.append(f"keywords `{_cut(alert.keywords, 80).replace('`', 'ˋ')}`")
+    if alert.providers:
+        parts.append("from " + ", ".join(alert.providers[:5]) + ("…" if len(alert.providers) > 5 else ""))
+    if alert.min_quality:
+        parts.append(f"quality {alert.min_quality}+")
+    return ", ".join(parts)
+
+
+def style_text(alert: Alert | NewAlert) -> str:
+    if alert.channel_kind == "forum":
+        return "a forum post per article"
+    text = {"embed": "a card per article", "compact": "one line per article", "thread": "a card and a thread"}[
+        alert.style
+    ]
+    if alert.publish:
+        text += ", published"
+    return text
+
+
+@app_commands.default_permissions(manage_guild=True)
+@app_commands.guild_only()
+class AlertCog(
+    commands.GroupCog, group_name="alert", group_description="Post each new article in a channel as it arrives"
+):
+    def __init__(self, bot: NewsBot) -> None:
+        self.bot = bot
+        self.clock = OffsetClock()
+        self.queue = PostQueue()
+        self._service: AlertService | None = None
+        self._loop: AlertLoop | None = None
+        self._task: asyncio.Task[None] | None = None
+        super().__init__()
+
+    @property
+    def service(self) -> AlertService:
+        if self._service is None:
+            self._service = AlertService(
+                self.bot.db.alerts,
+                self.bot.db.articles,
+                DiscordAlertOutbox(self.bot, self.queue),
+                self.bot.visibility_for,
+                max_age=timedelta(hours=self.bot.settings.alert_max_age_hours),
+                clock=self.clock,
+                audit=self.bot.audit,
+            )
+        return self._service
+
+    @property
+    def loop(self) -> AlertLoop:
+        if self._loop is None:
+            self._loop = AlertLoop(
+                self.service,
+                self.bot.db.alerts,
+                owns=self.bot.handles_guild,
+                before_start=self.bot.wait_until_ready,
+                observe=self._count,
+            )
+        return self._loop
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(RelatedButton)
+        if not hasattr(self.bot, "db"):
+            return  # loaded only to inspect the commands: no database, no loop
+        self._task = asyncio.create_task(self._run(), name="alert-loop")
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(RelatedButton)
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        # The loop catches per alert; what escapes it (the database gone for a moment) must not end
+        # alerts for good: start again, which reconciles and carries on from the stored cursors.
+        while True:
+            try:
+                await self.loop.run()
+            except Exception:
+                log.exception("the alert loop stopped; starting it again in %d s", RESTART_DELAY)
+            await asyncio.sleep(RESTART_DELAY)
+
+    def _count(self, kind: str) -> None:
+        log.debug("alert delivery outcome: %s", kind)
+
+    @commands.Cog.listener()
+    async def on_alerts_changed(self, guild_id: int | None = None) -> None:
+        """``bot.dispatch("alerts_changed", guild_id)`` (an import, a reindex) wakes the loop now."""
+        self.loop.wake()
+
+    async def interaction_check(self, interaction: discord.Interaction[Any], /) -> bool:
+        # default_permissions only hides the command; a server can open it to anyone, so check here.
+        if interaction.guild is None:
+            raise app_commands.NoPrivateMessage()
+        if not interaction.permissions.manage_guild:
+            raise Refused("You need the **Manage Server** permission to manage alerts.")
+        return True
+
+    # --- helpers ----------------------------------------------------------------------------
+
+    async def _alert(self, interaction: discord.Interaction[Any], raw: str) -> Alert:
+        match = _ID_RE.fullmatch(raw.strip())
+        if match:
+            alert = await self.bot.db.alerts.get(int(match[1]))
+            if alert is not None and alert.guild_id == interaction.guild_id:
+                return alert
+        raise UserFacingError(
+            f"This server has no alert “{quote(raw, 20)}”. `/alert list` shows the alerts and their ids."
+        )
+
+    def _where(self, channel_id: int) -> str:
+        return f"<#{channel_id}>" if self.bot.get_channel(channel_id) is not None else "a deleted channel"
+
+    def _describe(self, alert: Alert) -> str:
+        return f"**#{alert.id}** ({describe_filters(alert)}) in {self._where(alert.channel_id)}"
+
+    async def _audit(self, interaction: discord.Interaction[Any], action: str, alert: Alert, **extra: Any) -> None:
+        details: dict[str, object] = {
+            "alert": alert.id,
+            "channel": alert.channel_id,
+            "topic": alert.topic,
+            "keywords": alert.keywords,
+            "style": alert.style,
+            **extra,
+        }
+        try:
+            await self.bot.audit(interaction.guild_id or 0, interaction.user.id, action, details)
+        except Exception:
+            log.exception("auditing %s of alert %d failed", action, alert.id)
+
+    async def _answer(self, interaction: discord.Interaction[Any], text: str, *, title: str | None = None) -> None:
+        embed = discord.Embed(title=title, description=text, colour=DEFAULT_COLOR)
+        await reply(interaction, embed=fit_embed(embed), ephemeral=True)
+
+    # --- validation (add and edit share it) -----------------------------------------------------
+
+    async def _validate(
+        self, interaction: discord.Interaction[Any], draft: NewAlert, channel: Any
+    ) -> tuple[NewAlert, list[str]]:
+        """The alert as it will be stored, and notes for the answer; ``UserFacingError`` otherwise."""
+        assert interaction.guild is not None
+        notes: list[str] = []
+        if not draft.topic and not draft.keywords:
+            raise UserFacingError("Give a `topic`, `keywords`, or both: an alert needs something to look for.")
+        topic = draft.topic
+        if topic:
+            topic = await resolve_topic(self.bot, topic, await self.bot.visibility_for(interaction.guild.id))
+        if draft.keywords:
+            try:
+                parse(draft.keywords)
+            except KeywordError as exc:
+                raise UserFacingError(f"The keywords can't be used: {exc}") from None
+        if draft.template is not None:
+            try:
+                rules.check_template(draft.template)
+            except rules.TemplateError as exc:
+                raise UserFacingError(str(exc)) from None
+        kind = channel_kind(channel)
+        if kind is None:
+            raise UserFacingError("Alerts post in a text, announcement or forum channel.")
+        if draft.publish and kind != "announcement":
+            raise UserFacingError(
+                f"`publish` works only in an announcement channel; {channel.mention} is a {kind} channel."
+            )
+        problem = channel_problem(channel, kind, draft.style)
+        if problem is not None:
+            raise UserFacingError(
+                f"I can't post alerts there: {problem}. Give me what is missing, or pick another channel."
+            )
+        if draft.role_id is not None:
+            role = interaction.guild.get_role(draft.role_id)
+            if role is None or role.is_default():
+                raise UserFacingError("Alerts never ping @everyone: pick a role to mention instead.")
+            me = interaction.guild.me
+            if not role.mentionable and not channel.permissions_for(me).mention_everyone:
+                raise UserFacingError(
+                    f"I can't ping {role.mention}: it is not mentionable. Make it mentionable in the server's "
+                    "role settings (or give me **Mention @everyone, @here and All Roles**)."
+                )
+        forum_tags: tuple[tuple[int, str], ...] = ()
+        if kind == "forum":
+            tags = [(t.id, t.name) for t in channel.available_tags]
+            if topic:
+                mapped = [(i, n) for i, n in tags if topic_key(n) == topic_key(topic)]
+                if mapped:
+                    forum_tags = tuple(mapped[:1])
+                    notes.append(f"Topic **{escape_markdown(topic)}** → tag **{escape_markdown(mapped[0][1])}**.")
+                elif channel.flags.require_tag:
+                    raise UserFacingError(
+                        f"{channel.mention} requires a tag on every post, and none of its tags "
+                        f"({', '.join(escape_markdown(n) for _, n in tags) or 'none'}) matches the topic "
+                        f"**{escape_markdown(topic)}**. Add a tag named after the topic, or pick another channel."
+                    )
+                else:
+                    notes.append(
+                        f"Topic **{escape_markdown(topic)}** has no matching tag in {channel.mention}: its posts get "
+                        "a tag only for other topics that match one."
+                    )
+            if tags:
+                known: list[str] = []
+                unknown: list[str] = []
+                for _, name in tags:
+                    (known if await self.bot.db.articles.resolve_topic(name) else unknown).append(escape_markdown(name))
+                notes.append(
+                    "Each post gets the forum's tags named like its topics (at most 5). "
+                    + (f"Tags that match a topic: {', '.join(known[:20])}. " if known else "No tag matches a topic. ")
+                    + (f"Tags no topic matches: {', '.join(unknown[:20])}." if unknown else "")
+                )
+            else:
+                notes.append(f"{channel.mention} has no tags, so posts carry none.")
+        return (
+            NewAlert(
+                guild_id=draft.guild_id,
+                channel_id=channel.id,
+                channel_kind=kind,
+                topic=topic,
+                keywords=" ".join(draft.keywords.split()) if draft.keywords else None,
+                providers=draft.providers,
+                min_quality=draft.min_quality,
+                role_id=draft.role_id,
+                style=draft.style,
+                publish=draft.publish,
+                template=draft.template,
+                posts_per_window=draft.posts_per_window,
+                created_at=draft.created_at,
+                created_by=draft.created_by,
+                forum_tags=forum_tags,
+            ),
+            notes,
+        )
+
+    @staticmethod
+    def _providers(raw: str | None) -> tuple[str, ...]:
+        if not raw:
+            return ()
+        entries = split_list(raw)
+        if len(entries) > rules.MAX_PROVIDERS:
+            raise UserFacingError(f"At most {rules.MAX_PROVIDERS} providers per alert.")
+        try:
+            return tuple(dict.fromkeys(normalise_domain(e) for e in entries))
+        except ConfigError as exc:
+            raise UserFacingError(str(exc)) from None
+
+    # --- autocomplete -----------------------------------------------------------------------
+
+    async def topic_autocomplete(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[app_commands.Choice[str]]:
+        return await topic_choices(self.bot, interaction, current)
+
+    async def alert_autocomplete(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[app_commands.Choice[str]]:
+        if interaction.guild_id is None or not interaction.permissions.manage_guild:
+            return []
+        text = current.strip().lstrip("#").casefold()
+        choices: list[app_commands.Choice[str]] = []
+        for alert in await self.bot.db.alerts.for_guild(interaction.guild_id):
+            channel = self.bot.get_channel(alert.channel_id)
+            where = f"#{channel.name}" if isinstance(channel, discord.abc.GuildChannel) else "deleted channel"
+            what = " · ".join(x for x in (alert.topic, alert.keywords) if x)
+            name = f"#{alert.id} · {what} in {where}" + (" (paused)" if alert.paused else "")
+            if not text or text in name.casefold():
+                choices.append(app_commands.Choice(name=name[:100], value=str(alert.id)))
+        return choices[:MAX_CHOICES]
+
+    async def article_autocomplete(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[app_commands.Choice[str]]:
+        return [
+            app_commands.Choice(name=c.title[:100] or c.id, value=c.id[:100])
+            for c in self.bot.catalog.complete_articles(current, ALL, limit=MAX_CHOICES)
+        ]
+
+    # --- commands ---------------------------------------------------------------------------
+
+    @app_commands.command(name="add", description="Post each new article about a topic or keywords as it arrives")
+    @app_commands.describe(
+        channel="Where to post: a text, announcement or forum channel",
+        topic="Only articles of this topic (start typing to see suggestions)",
+        keywords='Words that must all occur; "a phrase", -excluded, a | b',
+        providers="Only from these provider domains, comma-separated",
+        min_quality="Only articles of at least this quality",
+        mention="A role to ping on each post (at most 3 pings an hour)",
+        style="A card (default), one line, or a card with a thread",
+        publish="In an announcement channel: publish each post to following servers",
+        template="The message text, with {title} {url} {excerpt} {provider} {topics} {published} {mention}",
+        posts_per_10min="At most this many posts per 10 minutes; the rest come as one roundup (1 to 30)",
+    )
+    @app_commands.autocomplete(topic=topic_autocomplete)
+    async def add(
+        self,
+        interaction: discord.Interaction[NewsBot],
+        channel: AlertChannel,
+        topic: app_commands.Range[str, 1, 100] | None = None,
+        keywords: app_commands.Range[str, 1, 200] | None = None,
+        providers: app_commands.Range[str, 1, 1000] | None = None,
+        min_quality: app_commands.Range[int, 0, 164] = 0,
+        mention: discord.Role | None = None,
+        style: StyleOption = "embed",
+        publish: bool = False,
+        template: app_commands.Range[str, 1, 4000] | None = None,
+        posts_per_10min: app_commands.Range[int, 1, 30] = rules.DEFAULT_POSTS_PER_WINDOW,
+    ) -> None:
+        assert interaction.guild is not None
+        if mention is not None and mention.is_default():
+            raise UserFacingError("Alerts never ping @everyone: pick a role to mention instead.")
+        if await self.bot.db.alerts.count_for_guild(interaction.guild.id) >= rules.MAX_PER_SERVER:
+            raise UserFacingError(
+                f"This server already has {rules.MAX_PER_SERVER} alerts, the most it can have. "
+                "`/alert remove` one first."
+            )
+        draft = NewAlert(
+            guild_id=interaction.guild.id,
+            channel_id=channel.id,
+            channel_kind="text",
+            topic=topic,
+            keywords=keywords,
+            providers=self._providers(providers),
+            min_quality=min_quality,
+            role_id=mention.id if mention is not None else None,
+            style=style,
+            publish=publish,
+            template=template,
+            posts_per_window=posts_per_10min,
+            created_at=self.clock(),
+            created_by=interaction.user.id,
+        )
+        resolved = interaction.guild.get_channel(channel.id) or channel
+        new, notes = await self._validate(interaction, draft, resolved)
+        alert = await self.bot.db.alerts.add(new)
+        self.loop.wake()
+        await self._audit(interaction, "alert.add", alert)
+        lines = [
+            f"Alert **#{alert.id}**: {describe_filters(alert)}, posted in {self._where(alert.channel_id)} as "
+            f"{style_text(alert)}" + (f", pinging <@&{alert.role_id}>" if alert.role_id else "") + ".",
+            f"Only articles that arrive from now on and are at most {self.bot.settings.alert_max_age_hours} hours "
+            f"old; at most {alert.posts_per_window} posts per 10 minutes (the rest as one roundup).",
+            *notes,
+        ]
+        await self._answer(interaction, "\n".join(lines), title="Alert created")
+
+    @app_commands.command(name="list", description="Every alert of this server with its state and last posts")
+    async def list_(self, interaction: discord.Interaction[NewsBot]) -> None:
+        assert interaction.guild is not None
+        alerts = await self.bot.db.alerts.for_guild(interaction.guild.id)
+        if not alerts:
+            raise UserFacingError("This server has no alerts yet. `/alert add` creates one.")
+        now = self.clock()
+        embed = discord.Embed(title=f"Alerts in {interaction.guild.name}"[:100], colour=DEFAULT_COLOR)
+        for alert in alerts:
+            stats = await self.bot.db.alerts.stats(alert.id, now)
+            state = f"⏸ paused: {_cut(alert.pause_reason or 'paused', 120)}" if alert.paused else "active"
+            lines = [f"{self._where(alert.channel_id)} · {style_text(alert)} · {state}"]
+            last = "no post yet"
+            if stats.last is not None:
+                link = jump_link(alert.guild_id, stats.last)
+                last = f"[last post]({link})" if link else "last post"
+            lines.append(f"{stats.posts_24h} post(s) in 24 h · {last}")
+            if stats.held:
+                lines.append(f"{stats.held} held back by the rate limit, for the next roundup")
+            if stats.ping_limited_1h:
+                lines.append(f"{stats.ping_limited_1h} post(s) this hour did not ping: 3 pings an hour at most")
+            if stats.publish_limited_1h:
+                lines.append(
+                    f"{stats.publish_limited_1h} post(s) this hour were not published: Discord allows 10 an hour"
+                )
+            if alert.last_skip_title:
+                lines.append(
+                    f"last skipped: “{escape_markdown(_cut(alert.last_skip_title, 60))}”: "
+                    f"{escape_markdown(_cut(alert.last_skip_reason or '', 90))}"
+                )
+            name = f"#{alert.id} · " + _cut(" · ".join(x for x in (alert.topic, alert.keywords) if x), 80)
+            embed.add_field(name=name, value="\n".join(lines)[:1024], inline=False)
+        await reply(interaction, embed=fit_embed(embed), ephemeral=True)
+
+    @app_commands.command(name="edit", description="Change an alert (only the options you give)")
+    @app_commands.describe(
+        alert="The alert (start typing its topic or id)",
+        channel="Where to post",
+        topic="The topic (`none` removes it)",
+        keywords="The keywords (`none` removes them)",
+        providers="Provider domains, comma-separated (`none`: any)",
+        min_quality="Only articles of at least this quality",
+        mention="A role to ping on each post",
+        no_mention="Stop pinging a role",
+        style="A card, one line, or a card with a thread",
+        publish="Publish each post (announcement channels)",
+        template="The message text (`none` removes it)",
+        posts_per_10min="Posts per 10 minutes before a roundup (1 to 30)",
+    )
+    @app_commands.autocomplete(alert=alert_autocomplete, topic=topic_autocomplete)
+    async def edit(
+        self,
+        interaction: discord.Interaction[NewsBot],
+        alert: app_commands.Range[str, 1, 100],
+        channel: AlertChannel | None = None,
+        topic: app_commands.Range[str, 1, 100] | None = None,
+        keywords: app_commands.Range[str, 1, 200] | None = None,
+        providers: app_commands.Range[str, 1, 1000] | None = None,
+        min_quality: app_commands.Range[int, 0, 164] | None = None,
+        mention: discord.Role | None = None,
+        no_mention: bool = False,
+        style: StyleOption | None = None,
+        publish: bool | None = None,
+        template: app_commands.Range[str, 1, 4000] | None = None,
+        posts_per_10min: app_commands.Range[int, 1, 30] | None = None,
+    ) -> None:
+        assert interaction.guild is not None
+        found = await self._alert(interaction, alert)
+        if mention is not None and mention.is_default():
+            raise UserFacingError("Alerts never ping @everyone: pick a role to mention instead.")
+
+        def cleared(value: str | None, current: str | None) -> str | None:
+            if value is None:
+                return current
+            return None if value.strip().casefold() in ("none", "-", "clear") else value
+
+        draft = NewAlert(
+            guild_id=found.guild_id,
+            channel_id=channel.id if channel is not None else found.channel_id,
+            channel_kind=found.channel_kind,
+            topic=cleared(topic, found.topic),
+            keywords=cleared(keywords, found.keywords),
+            providers=found.providers
+            if providers is None
+            else ()
+            if providers.strip() in ("none", "-")
+            else self._providers(providers),
+            min_quality=found.min_quality if min_quality is None else min_quality,
+            role_id=None if no_mention else (mention.id if mention is not None else found.role_id),
+            style=style or found.style,
+            publish=found.publish if publish is None else publish,
+            template=cleared(template, found.template),
+            posts_per_window=posts_per_10min or found.posts_per_window,
+            created_at=found.created_at,
+            created_by=found.created_by,
+        )
+        target = interaction.guild.get_channel(draft.channel_id)
+        if target is None:
+            raise UserFacingError("The alert's channel was deleted: give a new `channel`.")
+        new, notes = await self._validate(interaction, draft, target)
+        changes = {
+            name: getattr(new, name)
+            for name in (
+                "channel_id",
+                "channel_kind",
+                "topic",
+                "keywords",
+                "providers",
+                "min_quality",
+                "role_id",
+                "style",
+                "publish",
+                "template",
+                "posts_per_window",
+                "forum_tags",
+            )
+            if getattr(new, name) != getattr(found, name)
+        }
+        updated = await self.bot.db.alerts.update(found.id, **changes)
+        if updated is None:
+            raise UserFacingError("That alert was removed meanwhile.")
+        self.loop.reset(found.id)
+        self.loop.wake()
+        await self._audit(interaction, "alert.edit", updated, changed=sorted(changes))
+        what = ", ".join(f"`{c}`" for c in sorted(changes)) or "nothing (the values were the same)"
+        await self._answer(interaction, "\n".join([f"Changed {what} of alert {self._describe(updated)}.", *notes]))
+
+    @app_commands.command(name="pause", description="Stop an alert for now (its settings are kept)")
+    @app_commands.describe(alert="The alert (start typing its topic or id)")
+    @app_commands.autocomplete(alert=alert_autocomplete)
+    async def pause(self, interaction: discord.Interaction[NewsBot], alert: app_commands.Range[str, 1, 100]) -> None:
+        found = await self._alert(interaction, alert)
+        if found.paused:
+            raise UserFacingError(f"Alert {self._describe(found)} is already paused. `/alert resume` restarts it.")
+        reason = f"by {escape_markdown(interaction.user.display_name)}"
+        await self.bot.db.alerts.set_paused(found.id, paused=True, reason=reason)
+        await self._audit(interaction, "alert.pause", found)
+        await self._answer(
+            interaction,
+            f"Paused alert {self._describe(found)}. Articles arriving meanwhile are skipped; "
+            "`/alert resume` restarts it.",
+        )
+
+    @app_commands.command(name="resume", description="Start a paused alert again")
+    @app_commands.describe(alert="The alert (start typing its topic or id)")
+    @app_commands.autocomplete(alert=alert_autocomplete)
+    async def resume(self, interaction: discord.Interaction[NewsBot], alert: app_commands.Range[str, 1, 100]) -> None:
+        assert interaction.guild is not None
+        found = await self._alert(interaction, alert)
+        if not found.paused:
+            raise UserFacingError(f"Alert {self._describe(found)} is not paused.")
+        problem = DiscordAlertOutbox(self.bot, self.queue).problem(found)
+        if problem is not None:
+            raise UserFacingError(
+                f"Alert {self._describe(found)} stays paused: {problem}. Fix that, or `/alert edit` it."
+            )
+        await self.bot.db.alerts.set_paused(found.id, paused=False, reason=None)
+        self.loop.reset(found.id)
+        self.loop.wake()
+        await self._audit(interaction, "alert.resume", found)
+        await self._answer(interaction, f"Resumed alert {self._describe(found)}.")
+
+    @app_commands.command(name="remove", description="Delete an alert")
+    @app_commands.describe(alert="The alert (start typing its topic or id)")
+    @app_commands.autocomplete(alert=alert_autocomplete)
+    async def remove(self, interaction: discord.Interaction[NewsBot], alert: app_commands.Range[str, 1, 100]) -> None:
+        found = await self._alert(interaction, alert)
+        await self.bot.db.alerts.remove(found.id)
+        self.service.forget(found.id)
+        await self._audit(interaction, "alert.remove", found)
+        await self._answer(interaction, f"Removed alert {self._describe(found)}. Nothing more will be posted.")
+
+    @app_commands.command(name="test", description="Post the newest matching article now, marked as a test")
+    @app_commands.describe(alert="The alert (start typing its topic or id)")
+    @app_commands.autocomplete(alert=alert_autocomplete)
+    async def test(self, interaction: discord.Interaction[NewsBot], alert: app_commands.Range[str, 1, 100]) -> None:
+        found = await self._alert(interaction, alert)
+        vis = await self.bot.visibility_for(found.guild_id)
+        if found.topic:
+            page = await self.bot.db.articles.latest(topic=found.topic, vis=vis, limit=100)
+        else:
+            words = " ".join(
+                t.words[0] for c in parse(found.keywords or "").clauses if not c.excluded for t in c.terms[:1]
+            )
+            page = await self.bot.db.articles.search(words, vis=vis, limit=100)
+        articles = [a for a in [await self.bot.db.articles.get(i.id, vis) for i in page.items] if a is not None]
+        try:
+            outcome = await within_deadline(interaction, self.service.test_post(found, articles), ephemeral=True)
+        except ChannelUnavailable as exc:
+            raise UserFacingError(f"I can't post alert **#{found.id}**: {exc.reason}.") from None
+        if outcome.kind != "posted":
+            raise UserFacingError(f"No recent article matches alert {self._describe(found)}: nothing was posted.")
+        link = f"https://discord.com/channels/{found.guild_id}/{found.channel_id}/{outcome.message_id}"
+        await self._audit(interaction, "alert.test", found)
+        await self._answer(
+            interaction,
+            f"Posted a test of alert {self._describe(found)}: “{escape_markdown(_cut(outcome.detail, 100))}” "
+            f"([jump]({link})). It does not count as delivered.",
+        )
+
+    @app_commands.command(name="why", description="Why an article was or was not posted by each alert")
+    @app_commands.describe(article="The article (start typing its title)")
+    @app_commands.autocomplete(article=article_autocomplete)
+    async def why(self, interaction: discord.Interaction[NewsBot], article: app_commands.Range[str, 1, 200]) -> None:
+        assert interaction.guild is not None
+        found = await self.bot.db.articles.get(article.strip(), ALL)
+        if found is None:
+            raise UserFacingError(f"There is no article “{quote(article, 60)}”. Pick one from the suggestions.")
+        alerts = await self.bot.db.alerts.for_guild(interaction.guild.id)
+        if not alerts:
+            raise UserFacingError("This server has no alerts. `/alert add` creates one.")
+        lines = []
+        for alert in alerts:
+            answer = await self.service.why(alert, found)
+            if answer.posted:
+                link = f" ([jump]({answer.link}))" if answer.link else ""
+                lines.append(f"**#{alert.id}**: ✅ {answer.detail}{link}")
+            else:
+                lines.append(f"**#{alert.id}**: not posted: {escape_markdown(answer.detail)}")
+        title = f"Why “{_cut(found.title, 80)}”"
+        await self._answer(interaction, "\n".join(lines), title=title)
+
+
+async def setup(bot: NewsBot) -> None:
+    await bot.add_cog(AlertCog(bot))
