@@ -41,6 +41,7 @@ from bot.alerts.match import AlertFilter, Arrival, ArticleFacts, Matcher, conten
 from bot.db.alert_types import ArrivalRow, ArrivedArticle
 from bot.db.follow_types import DeliveryConflict, Follow, FollowDelivery, FollowItem, FollowRepository, Member
 from bot.db.types import ArticleSummary, Visibility
+from bot.delivery import MAX_NONCE, RECONCILE_MARGIN, base36
 from bot.digests.compose import compose
 from bot.digests.schedule import Schedule, digest_window, slot_date
 from bot.follows.quiet import quiet_until, schedule
@@ -56,26 +57,11 @@ T = TypeVar("T")
 JUDGE_BATCH: Final = 2000
 #: Articles of one digest window read at most (best first): far more than a digest shows.
 WINDOW_LIMIT: Final = 5000
-#: How far before a delivery was recorded to start looking for its message (clock skew).
-RECONCILE_MARGIN: Final = timedelta(minutes=2)
-#: Discord's limit on a nonce's length.
-MAX_NONCE: Final = 25
 #: Said to the member (once, in a command's private answer) when Discord refused a DM.
 REFUSED: Final = (
     "Discord refused my direct messages to you: you may have closed direct messages from server members, "
     "blocked me, or left every server we share without adding the app to your account"
 )
-
-_BASE36: Final = "0123456789abcdefghijklmnopqrstuvwxyz"
-
-
-def base36(number: int) -> str:
-    digits = ""
-    while True:
-        number, rest = divmod(number, 36)
-        digits = _BASE36[rest] + digits
-        if not number:
-            return digits
 
 
 def digest_nonce(follow_id: int, slot: datetime) -> str:
@@ -107,17 +93,17 @@ class DmOutbox(Protocol):
 
 
 class Pacer(Protocol):
-    """Where every Discord request of a delivery waits its turn (the alerts' paced queue, at a lower
-    priority than channel alerts, so personal DMs never delay an alert or a command answer)."""
+    """Where every Discord request of a delivery waits its turn: the alerts' paced queue
+    (``bot.alerts.queue.PostQueue``), so DMs never crowd out a slash-command answer."""
 
-    async def run(self, work: Callable[[], Awaitable[T]]) -> T: ...
+    async def call(self, request: Callable[[], Awaitable[T]]) -> T: ...
 
 
 class Unpaced:
-    """No queue: requests go out at once (tests, and until a queue is given)."""
+    """No queue: requests go out at once (tests)."""
 
-    async def run(self, work: Callable[[], Awaitable[T]]) -> T:
-        return await work()
+    async def call(self, request: Callable[[], Awaitable[T]]) -> T:
+        return await request()
 
 
 class Arrivals(Protocol):
@@ -274,7 +260,7 @@ class FollowService:
     async def _channel(self, member: Member) -> int:
         if member.dm_channel_id is not None:
             return member.dm_channel_id
-        channel_id = await self.pacer.run(lambda: self.outbox.open(member.user_id))
+        channel_id = await self.pacer.call(lambda: self.outbox.open(member.user_id))
         await self.repo.set_dm_channel(member.user_id, channel_id)
         return channel_id
 
@@ -283,7 +269,7 @@ class FollowService:
         embeds: list[dict[str, Any]] = json.loads(delivery.payload)
         try:
             channel_id = await self._channel(member)
-            message_id = await self.pacer.run(lambda: self.outbox.send(channel_id, embeds, delivery.nonce))
+            message_id = await self.pacer.call(lambda: self.outbox.send(channel_id, embeds, delivery.nonce))
         except DmRefused as exc:
             await self.repo.abandon_delivery(delivery.id, at=now)
             if delivery.follow_id is not None and delivery.slot is not None:
@@ -304,7 +290,7 @@ class FollowService:
         if member.dm_channel_id is not None:
             channel_id = member.dm_channel_id
             after = delivery.created_at - RECONCILE_MARGIN
-            found = await self.pacer.run(lambda: self.outbox.find(channel_id, delivery.nonce, after=after))
+            found = await self.pacer.call(lambda: self.outbox.find(channel_id, delivery.nonce, after=after))
             if found is not None:
                 log.info("user %d: DM %s was sent before a restart (message %d)", member.user_id, delivery.nonce, found)
                 await self.repo.finish_delivery(delivery.id, message_id=found, at=now)

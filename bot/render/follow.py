@@ -12,20 +12,15 @@ import discord
 
 from bot.db.follow_types import Follow, Member
 from bot.db.types import ArticleSummary
+from bot.delivery import marker
 from bot.digests.schedule import WEEKDAY_NAMES
 from bot.render.digest import digest_date_text, digest_message, message_text_length
 from bot.render.embeds import DEFAULT_COLOR, Limit, article_embed, fit_embed, summary_line
 from bot.render.text import escape_markdown, single_line, truncate
 from bot.store.models import Article
 
-MARKER_PREFIX: Final = "ref "
 ROUNDUP_TITLE: Final = "News you follow"
 FOLLOW_TEXT_CHARS: Final = 80
-
-
-def marker(nonce: str) -> str:
-    """The text a DM's footer ends with, so the message is found again after a crash."""
-    return f"{MARKER_PREFIX}{nonce}"
 
 
 def _footer(embeds: list[discord.Embed], text: str, nonce: str) -> list[dict[str, Any]]:

@@ -18,10 +18,10 @@ import pytest
 from bot.db import Database
 from bot.db.follow_types import NewFollow
 from bot.db.types import Visibility
+from bot.delivery import marker
 from bot.follows.engine import FollowEngine
 from bot.follows.rules import INSTANT_CAP
 from bot.follows.service import DmRefused, FollowService
-from bot.render.follow import marker
 from tests.db.conftest import make_article, store
 
 ALICE = 4242
