@@ -107,6 +107,8 @@ class NewsBot(commands.Bot):
         else:
             self.catalog = await Catalog.load(self.db)
         self.last_index = report
+        # Arrivals were recorded with the index change: the alert loop looks at them now.
+        self.dispatch("alerts_changed", None)
         log.info(
             "content indexed in %.2fs: %d added, %d changed, %d removed, %d unchanged, %d rejected",
             time.perf_counter() - started,

@@ -131,7 +131,7 @@ def decide(
     blocked = sorted(article.topic_keys & vis.blocked_topics)
     if blocked:
         return Decision(Reason.BLOCKED, f"its topic “{blocked[0]}” is blocked in this server")
-    if alert.created_at is not None and article.published_at <= alert.created_at:
+    if alert.created_at is not None and article.published_at < alert.created_at:
         return Decision(Reason.BEFORE_ALERT, "it was published before the alert was created")
     if now - article.published_at > max_age:
         hours = int(max_age.total_seconds() // 3600)

@@ -46,7 +46,27 @@ _ID_RE: Final = re.compile(r"#?\s*(\d{1,18})")
 #: What moderators can see of every article (``/alert why`` must find hidden ones too).
 ALL: Final = Visibility(include_unpublished=True)
 StyleOption = Literal["embed", "compact", "thread"]
-AlertChannel = discord.TextChannel | discord.ForumChannel
+
+
+class _ChannelOption(app_commands.Transformer):
+    """A text, announcement or forum channel (the picker offers only those), resolved from the cache."""
+
+    @property
+    def type(self) -> discord.AppCommandOptionType:
+        return discord.AppCommandOptionType.channel
+
+    @property
+    def channel_types(self) -> list[discord.ChannelType]:
+        return [discord.ChannelType.text, discord.ChannelType.news, discord.ChannelType.forum]
+
+    async def transform(self, interaction: discord.Interaction[Any], value: Any, /) -> Any:
+        found = interaction.guild.get_channel(value.id) if interaction.guild is not None else None
+        if found is None:
+            raise UserFacingError("I can't see that channel: give me **View Channel** there, or pick another one.")
+        return found
+
+
+AlertChannel = app_commands.Transform[discord.abc.GuildChannel, _ChannelOption]
 
 
 @dataclass
@@ -397,8 +417,7 @@ class AlertCog(
             created_at=self.clock(),
             created_by=interaction.user.id,
         )
-        resolved = interaction.guild.get_channel(channel.id) or channel
-        new, notes = await self._validate(interaction, draft, resolved)
+        new, notes = await self._validate(interaction, draft, channel)
         alert = await self.bot.db.alerts.add(new)
         self.loop.wake()
         await self._audit(interaction, "alert.add", alert)
