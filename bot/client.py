@@ -40,10 +40,14 @@ def discover_extensions() -> list[str]:
 
 
 def restrict_guild_only(tree: app_commands.CommandTree[Any]) -> None:
-    """Commands limited to servers (``guild_only``: the moderators' ones) are offered only through the
-    server's install, never through a member's own install of the app."""
+    """Commands limited to servers (``guild_only``: the moderators' ones) are offered only in servers
+    and only through the server's install, never through a member's own install of the app (the
+    tree-wide defaults would otherwise apply to a ``GroupCog`` marked ``guild_only``)."""
     for command in tree.get_commands():
-        if getattr(command, "guild_only", False) and getattr(command, "allowed_installs", None) is None:
+        if getattr(command, "guild_only", False):
+            command.allowed_contexts = app_commands.AppCommandContext(
+                guild=True, dm_channel=False, private_channel=False
+            )
             command.allowed_installs = app_commands.AppInstallationType(guild=True, user=False)
 
 

@@ -135,13 +135,15 @@ def schedule_of(follow: Follow) -> Schedule:
 
 def follow_filter(follow: Follow, *, for_arrivals: bool = True) -> AlertFilter:
     """The alerts' matcher's view of a follow. Its own user is kept by the caller; ``guild_id`` 0
-    (no server) means only arrivals for everyone are judged, never an unhiding in one server."""
+    (no server) means only arrivals for everyone are judged, never an unhiding in one server. No
+    backlog comes from ``after_seq`` (arrivals recorded before the follow), not from publication
+    dates: a file added now with this morning's date is news to the member."""
     return AlertFilter(
         id=follow.id,
         guild_id=0,
         topic=topic_key(follow.topic) if follow.topic else None,
         query=parse(follow.keywords) if follow.keywords else None,
-        created_at=follow.created_at if for_arrivals else None,
+        created_at=None,
         paused=not follow.active,
         after_seq=follow.created_seq if for_arrivals else 0,
     )
