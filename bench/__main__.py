@@ -61,6 +61,8 @@ def parser() -> argparse.ArgumentParser:
     roundtrip.add_argument("--count", type=int, default=300, help="interactions per kind")
     roundtrip.add_argument("--seconds", type=float, default=4.0, help="duration of the throughput run")
     roundtrip.add_argument("--base", type=Path, default=DEFAULT_BASE)
+    follows = sub.add_parser("follows", help="benchmark personal follows' matching and digests (bench/follows.py)")
+    follows.add_argument("--out", type=Path, default=RESULTS, help="file whose follows section is replaced")
     synth = sub.add_parser("synth", help="generate (or reuse) a synthetic store and print where it is")
     synth.add_argument("n", type=int)
     synth.add_argument("--seed", type=int, default=1)
@@ -78,6 +80,10 @@ def run(argv: list[str]) -> int:
         from bench import digests as digest_bench  # imported on demand: each benchmark stands alone
 
         return digest_bench.main(digest_bench.Options(size=args.size, base=args.base), args.out)
+    if args.command == "follows":
+        from bench import follows as follows_bench
+
+        return follows_bench.main(args.out)
     if args.command == "roundtrip":
         from bench import roundtrip as roundtrip_bench
 

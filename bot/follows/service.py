@@ -37,12 +37,12 @@ from datetime import datetime, timedelta
 from typing import Any, Final, Protocol, TypeVar
 
 from bot.alerts.keywords import parse
-from bot.alerts.match import AlertFilter, Arrival, ArticleFacts, Matcher, content_failure, topic_key
+from bot.alerts.match import AlertFilter, Arrival, ArticleFacts, Matcher, content_failure, decide, topic_key
 from bot.db.alert_types import ArrivalRow, ArrivedArticle
 from bot.db.follow_types import DeliveryConflict, Follow, FollowDelivery, FollowItem, FollowRepository, Member
 from bot.db.types import ArticleSummary, Visibility
 from bot.delivery import MAX_NONCE, RECONCILE_MARGIN, base36
-from bot.digests.compose import compose
+from bot.digests.compose import compose, title_story_key
 from bot.digests.schedule import Schedule, digest_window, slot_date
 from bot.follows.quiet import quiet_until, schedule
 from bot.follows.rules import DIGEST_GRACE, DIGEST_ITEMS, INSTANT_CAP, INSTANT_WINDOW, MAX_AGE, ROUNDUP_ITEMS
@@ -180,6 +180,35 @@ def summary_of(article: Article) -> ArticleSummary:
     )
 
 
+#: What every follow shares beyond its topic and keywords (no providers, no quality floor of its own,
+#: no server): judged once per article with the alerts' ``decide``.
+_ANY = AlertFilter(id=0, guild_id=0, topic=None, query=None)
+
+
+def match_arrivals(
+    matcher: Matcher, arrivals: Sequence[Arrival], vis: Visibility, *, now: datetime, max_age: timedelta
+) -> list[tuple[int, Arrival]]:
+    """``(follow id, arrival)`` for each active follow an arrival is for: what ``Matcher.judge`` says
+    for follows (a property test checks they agree), but an article's visibility and age are
+    judged once, not once per follow, since every follow sees the same (the deployment's defaults).
+    Arrivals for one server only (an unhiding there) are for no follow."""
+    out: list[tuple[int, Arrival]] = []
+    for arrival in arrivals:
+        if arrival.guild_id is not None:
+            continue
+        article = arrival.article
+        if not decide(_ANY, article, vis, now=now, max_age=max_age).matched:
+            continue
+        for candidate in matcher.candidates(article):
+            if (
+                arrival.seq > candidate.after_seq
+                and not candidate.paused
+                and content_failure(candidate, article) is None
+            ):
+                out.append((candidate.id, arrival))
+    return out
+
+
 def match_window(follows: Sequence[Follow], window: Sequence[ArticleSummary]) -> dict[int, list[ArticleSummary]]:
     """Each follow's articles among ``window`` (what it is about: topic and keywords), indexed by
     the alerts' ``Matcher`` so an article is tested only against the follows it could match."""
@@ -191,6 +220,20 @@ def match_window(follows: Sequence[Follow], window: Sequence[ArticleSummary]) ->
             if content_failure(candidate, facts) is None:
                 out[candidate.id].append(article)
     return out
+
+
+def shared_story_key() -> Callable[[ArticleSummary], str]:
+    """The digests' story key (``title_story_key``), remembered per article: one window's articles
+    are composed into thousands of digests, and normalising a title is most of ``compose``'s cost."""
+    keys: dict[str, str] = {}
+
+    def key(article: ArticleSummary) -> str:
+        found = keys.get(article.id)
+        if found is None:
+            found = keys[article.id] = title_story_key(article)
+        return found
+
+    return key
 
 
 class FollowService:
@@ -248,12 +291,8 @@ class FollowService:
             if follows:
                 stored = {a.id: facts_of(a) for a in await self.arrivals.articles({r.article_id for r in rows})}
                 arrivals = [Arrival(r.seq, stored[r.article_id], r.guild_id) for r in rows if r.article_id in stored]
-                judged = matcher.judge(arrivals, lambda _guild: self.vis, now=now, max_age=self.max_age)
-                items = [
-                    (j.alert.id, owner[j.alert.id], j.arrival.article.id, j.arrival.seq)
-                    for j in judged
-                    if j.decision.matched
-                ]
+                matched = match_arrivals(matcher, arrivals, self.vis, now=now, max_age=self.max_age)
+                items = [(fid, owner[fid], a.article.id, a.seq) for fid, a in matched]
             taken += await self.repo.record_matched(rows[-1].seq, items, now)
             start = rows[-1].seq
 
@@ -421,6 +460,7 @@ class FollowService:
             taken: dict[int, set[str]] = defaultdict(set)
             for follow_id, article_id in delivered:
                 taken[follow_id].add(article_id)
+            story_key = shared_story_key()
             for follow, slot in members:
                 items = compose(
                     matched.get(follow.id, ()),
@@ -429,6 +469,7 @@ class FollowService:
                     until=until,
                     min_quality=self.vis.min_quality,
                     max_items=DIGEST_ITEMS,
+                    story_key=story_key,
                 )
                 out.append(PersonalDigest(follow, slot, since, until, tuple(items)))
         return out
