@@ -3,6 +3,7 @@
 python -m bench                                 # both sizes, writes bench/RESULTS.md
 python -m bench store --sizes 10000,100000      # the same, explicitly
 python -m bench store --quick                   # 2,000 articles, a smoke test (no file written)
+python -m bench alerts                          # live alerts: matching and delivery (section of RESULTS.md)
 python -m bench synth 10000                     # just generate (or find) a synthetic store
 """
 
@@ -63,6 +64,8 @@ def parser() -> argparse.ArgumentParser:
     roundtrip.add_argument("--base", type=Path, default=DEFAULT_BASE)
     follows = sub.add_parser("follows", help="benchmark personal follows' matching and digests (bench/follows.py)")
     follows.add_argument("--out", type=Path, default=RESULTS, help="file whose follows section is replaced")
+    alerts = sub.add_parser("alerts", help="benchmark live alerts: matching and delivery (bench/alerts.py)")
+    alerts.add_argument("--out", type=Path, default=RESULTS, help="file whose alerts section is replaced")
     synth = sub.add_parser("synth", help="generate (or reuse) a synthetic store and print where it is")
     synth.add_argument("n", type=int)
     synth.add_argument("--seed", type=int, default=1)
@@ -76,6 +79,10 @@ def run(argv: list[str]) -> int:
         store, reused = ensure_store(args.n, seed=args.seed, base=args.base)
         print(f"{store.content} ({'reused' if reused else f'generated in {store.seconds:.1f} s'})")
         return 0
+    if args.command == "alerts":
+        from bench import alerts as alert_bench
+
+        return alert_bench.main(args.out)
     if args.command == "digests":
         from bench import digests as digest_bench  # imported on demand: each benchmark stands alone
 

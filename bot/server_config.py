@@ -15,6 +15,9 @@ from typing import Any
 
 import yaml
 
+from bot.alerts import rules as alert_rules
+from bot.alerts.keywords import KeywordError
+from bot.alerts.keywords import parse as parse_keywords
 from bot.digests.schedule import CADENCES, canonical_timezone, parse_time
 
 FORMAT_VERSION = 1
@@ -158,6 +161,24 @@ class DigestSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class AlertSpec:
+    """A live alert (issue #12) as a backup holds it; the same limits as ``/alert add``."""
+
+    channel: ChannelRef
+    topic: str | None = None
+    keywords: str | None = None
+    providers: tuple[str, ...] = ()
+    min_quality: int = 0
+    mention: ChannelRef | None = None  # a role, found again by id or by name the same way
+    style: str = alert_rules.DEFAULT_STYLE
+    publish: bool = False
+    template: str | None = None
+    posts_per_10min: int = alert_rules.DEFAULT_POSTS_PER_WINDOW
+    paused: bool = False
+    pause_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Backup:
     """One server's configuration. ``None`` settings follow the deployment's defaults.
     ``digests`` is ``None`` when the file has no ``digests`` key (the server's digests are kept)."""
@@ -171,10 +192,12 @@ class Backup:
     hidden: tuple[HiddenSpec, ...] = ()
     digests: tuple[DigestSpec, ...] | None = None
     server_name: str | None = None
+    #: ``None`` when the file has no ``alerts`` key (the server's alerts are kept).
+    alerts: tuple[AlertSpec, ...] | None = None
     exported_at: str | None = None
 
 
-_TOP_KEYS = ("newsbot", "server", "exported_at", "settings", "hidden", "digests")
+_TOP_KEYS = ("newsbot", "server", "exported_at", "settings", "hidden", "digests", "alerts")
 _SETTINGS_KEYS = (
     "min_quality",
     "include_unpublished",
@@ -347,6 +370,99 @@ def _digest(item: object, where: str) -> DigestSpec:
     )
 
 
+# --- alerts (issue #12) -----------------------------------------------------------------------
+
+_ALERT_KEYS = (
+    "channel",
+    "topic",
+    "keywords",
+    "providers",
+    "min_quality",
+    "mention",
+    "style",
+    "publish",
+    "template",
+    "posts_per_10min",
+    "paused",
+    "pause_reason",
+)
+
+
+def _alert(item: object, where: str) -> AlertSpec:
+    data = _mapping(item, where, _ALERT_KEYS)
+    channel = _channel(data.get("channel"), f"{where}.channel")
+    if channel is None:
+        raise ConfigError(f"`{where}.channel` must name a channel.")
+    topic = _text(data.get("topic"), f"{where}.topic", alert_rules.MAX_TOPIC_CHARS, optional=True)
+    topic = normalise_topic(topic) if topic else None
+    keywords = _text(data.get("keywords"), f"{where}.keywords", alert_rules.MAX_KEYWORDS_CHARS, optional=True)
+    keywords = " ".join(keywords.split()) if keywords else None
+    if not topic and not keywords:
+        raise ConfigError(f"`{where}` needs a `topic`, `keywords`, or both.")
+    if keywords:
+        try:
+            parse_keywords(keywords)
+        except KeywordError as exc:
+            raise ConfigError(f"`{where}.keywords`: {exc}") from None
+    providers = _strings(data.get("providers"), f"{where}.providers")
+    if len(providers) > alert_rules.MAX_PROVIDERS:
+        raise ConfigError(f"`{where}.providers` has {len(providers)} entries; at most {alert_rules.MAX_PROVIDERS}.")
+    style = (_text(data.get("style", alert_rules.DEFAULT_STYLE), f"{where}.style", 16) or "").strip().lower()
+    if style not in alert_rules.STYLES:
+        raise ConfigError(f"`{where}.style` must be one of {', '.join(alert_rules.STYLES)}, not “{style[:20]}”.")
+    template = _text(data.get("template"), f"{where}.template", alert_rules.MAX_TEMPLATE_CHARS * 4, optional=True)
+    if template is not None:
+        try:
+            alert_rules.check_template(template)
+        except alert_rules.TemplateError as exc:
+            raise ConfigError(f"`{where}.template`: {exc}") from None
+    posts = _int(
+        data.get("posts_per_10min", alert_rules.DEFAULT_POSTS_PER_WINDOW),
+        f"{where}.posts_per_10min",
+        alert_rules.MIN_POSTS_PER_WINDOW,
+        alert_rules.MAX_POSTS_PER_WINDOW,
+    )
+    return AlertSpec(
+        channel=channel,
+        topic=topic,
+        keywords=keywords,
+        providers=_unique(normalise_domain(p) for p in providers if p.strip()),
+        min_quality=_int(data.get("min_quality", 0), f"{where}.min_quality", MIN_QUALITY, MAX_QUALITY) or 0,
+        mention=_channel(data.get("mention"), f"{where}.mention"),
+        style=style,
+        publish=bool(_optional_bool(data.get("publish", False), f"{where}.publish")),
+        template=template,
+        posts_per_10min=posts or alert_rules.DEFAULT_POSTS_PER_WINDOW,
+        paused=bool(_optional_bool(data.get("paused", False), f"{where}.paused")),
+        pause_reason=_text(data.get("pause_reason"), f"{where}.pause_reason", MAX_REASON_CHARS, optional=True),
+    )
+
+
+def _alerts(value: object) -> tuple[AlertSpec, ...]:
+    items = _list(value, "alerts", alert_rules.MAX_PER_SERVER)
+    return tuple(_alert(item, f"alerts[{i}]") for i, item in enumerate(items))
+
+
+def _alert_data(a: AlertSpec) -> dict[str, Any]:
+    return {
+        "channel": _channel_data(a.channel),
+        "topic": a.topic,
+        "keywords": a.keywords,
+        "providers": list(a.providers),
+        "min_quality": a.min_quality,
+        "mention": _channel_data(a.mention),
+        "style": a.style,
+        "publish": a.publish,
+        "template": a.template,
+        "posts_per_10min": a.posts_per_10min,
+        "paused": a.paused,
+        "pause_reason": a.pause_reason,
+    }
+
+
+# --- reading and writing the file ---------------------------------------------------------------
+
+
 def _load_yaml(raw: bytes) -> object:
     if len(raw) > MAX_IMPORT_BYTES:
         raise ConfigError(
@@ -408,6 +524,7 @@ def parse_backup(raw: bytes) -> Backup:
         digests=digests,
         server_name=server_name,
         exported_at=str(exported) if exported is not None else None,
+        alerts=_alerts(top["alerts"]) if "alerts" in top else None,
     )
 
 
@@ -457,6 +574,8 @@ def dump_backup(backup: Backup, *, server_id: int, exported_at: datetime) -> str
             }
             for d in backup.digests
         ]
+    if backup.alerts is not None:
+        document["alerts"] = [_alert_data(a) for a in backup.alerts]
     header = (
         "# newsbot server configuration. Restore it in any server with /admin import.\n"
         "# Settings that are null follow the bot's defaults.\n"

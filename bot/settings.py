@@ -70,10 +70,11 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
 
 
 def _alert_max_age(env: Mapping[str, str]) -> int:
-    name = "NEWSBOT_ALERT_MAX_AGE_HOURS"
-    value = _int(env, name, DEFAULT_MAX_AGE_HOURS, minimum=MIN_MAX_AGE_HOURS) or DEFAULT_MAX_AGE_HOURS
+    value = _int(env, "NEWSBOT_ALERT_MAX_AGE_HOURS", DEFAULT_MAX_AGE_HOURS, minimum=MIN_MAX_AGE_HOURS)
+    if value is None:
+        return DEFAULT_MAX_AGE_HOURS
     if value > MAX_MAX_AGE_HOURS:
-        raise SettingsError(f"{name} must be at most {MAX_MAX_AGE_HOURS} (a week), got {value}")
+        raise SettingsError(f"NEWSBOT_ALERT_MAX_AGE_HOURS must be at most {MAX_MAX_AGE_HOURS} (a week), got {value}")
     return value
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 from bot.alerts.rules import MAX_KEYWORDS_CHARS
@@ -47,6 +47,18 @@ class Clause:
 
     terms: tuple[Term, ...]
     excluded: bool = False
+    #: The one-word terms as a set (tested in one set operation) and the phrases (tested in turn).
+    words: frozenset[str] = field(init=False, compare=False, repr=False)
+    phrases: tuple[Term, ...] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "words", frozenset(t.words[0] for t in self.terms if len(t.words) == 1))
+        object.__setattr__(self, "phrases", tuple(t for t in self.terms if len(t.words) > 1))
+
+    def found_in(self, text: Text) -> bool:
+        if not self.words.isdisjoint(text.words):
+            return True
+        return bool(self.phrases) and any(text.has(t) for t in self.phrases)
 
     def shown(self) -> str:
         text = " | ".join(t.shown() for t in self.terms)
@@ -64,8 +76,8 @@ class Text:
     def of(cls, *fields: str | Iterable[str]) -> Text:
         """Fields are strings or lists of strings (topics: each its own field, so no phrase spans two)."""
         out: list[tuple[str, ...]] = []
-        for field in fields:
-            for part in [field] if isinstance(field, str) else field:
+        for entry in fields:
+            for part in [entry] if isinstance(entry, str) else entry:
                 folded = tuple(fold(part).split())
                 if folded:
                     out.append(folded)
@@ -80,9 +92,9 @@ class Text:
         if any(w not in self.words for w in words[1:]):
             return False
         n = len(words)
-        for field in self.fields:
-            for i in range(len(field) - n + 1):
-                if field[i] == words[0] and field[i : i + n] == words:
+        for row in self.fields:
+            for i in range(len(row) - n + 1):
+                if row[i] == words[0] and row[i : i + n] == words:
                     return True
         return False
 
@@ -97,8 +109,7 @@ class Query:
     def first_failure(self, text: Text) -> Clause | None:
         """The first clause ``text`` fails (a required term missing, or an excluded one present), or None."""
         for clause in self.clauses:
-            found = any(text.has(t) for t in clause.terms)
-            if found == clause.excluded:
+            if clause.found_in(text) == clause.excluded:
                 return clause
         return None
 

@@ -118,18 +118,18 @@ def decide(
     failed = content_failure(alert, article)
     if failed is not None:
         return failed
-    floor = max(alert.min_quality, vis.min_quality)
+    floor = alert.min_quality if alert.min_quality >= vis.min_quality else vis.min_quality
     if article.quality < floor:
         whose = "the alert's" if alert.min_quality >= vis.min_quality else "the server's"
         return Decision(Reason.QUALITY, f"its quality {article.quality} is below {whose} minimum of {floor}")
-    if article.id in vis.hidden_ids:
+    if vis.hidden_ids and article.id in vis.hidden_ids:
         return Decision(Reason.HIDDEN, "it is hidden in this server")
     if not article.published and not vis.include_unpublished:
         return Decision(Reason.HIDDEN, "it is not published (this server doesn't show unpublished articles)")
-    if article.provider_domain in vis.blocked_domains:
+    if vis.blocked_domains and article.provider_domain in vis.blocked_domains:
         return Decision(Reason.BLOCKED, f"its provider {article.provider_domain} is blocked in this server")
-    blocked = sorted(article.topic_keys & vis.blocked_topics)
-    if blocked:
+    if vis.blocked_topics and not article.topic_keys.isdisjoint(vis.blocked_topics):
+        blocked = sorted(article.topic_keys & vis.blocked_topics)
         return Decision(Reason.BLOCKED, f"its topic “{blocked[0]}” is blocked in this server")
     if alert.created_at is not None and article.published_at < alert.created_at:
         return Decision(Reason.BEFORE_ALERT, "it was published before the alert was created")
@@ -164,8 +164,13 @@ class Matcher:
         self.alerts = list(alerts)
         self._by_topic: dict[str, list[AlertFilter]] = defaultdict(list)
         self._by_word: dict[str, list[AlertFilter]] = defaultdict(list)
+        # Alerts with a topic and keywords: under the topic, then under the words one must have.
+        self._by_topic_word: dict[str, dict[str, list[AlertFilter]]] = defaultdict(lambda: defaultdict(list))
         for alert in self.alerts:
-            if alert.topic is not None:
+            if alert.topic is not None and alert.query is not None:
+                for word in alert.query.index_keys():
+                    self._by_topic_word[alert.topic][word].append(alert)
+            elif alert.topic is not None:
                 self._by_topic[alert.topic].append(alert)
             elif alert.query is not None:
                 for word in alert.query.index_keys():
@@ -174,9 +179,16 @@ class Matcher:
     def candidates(self, article: ArticleFacts) -> list[AlertFilter]:
         """The alerts whose topic or index words the article has (no alert twice)."""
         found: dict[int, AlertFilter] = {}
+        words = article.text.words
         for key in article.topic_keys:
             for alert in self._by_topic.get(key, ()):
                 found[alert.id] = alert
+            narrowed = self._by_topic_word.get(key)
+            if narrowed:
+                for word, alerts in narrowed.items():
+                    if word in words:
+                        for alert in alerts:
+                            found[alert.id] = alert
         by_word = self._by_word
         if len(by_word) < len(article.text.words):
             for word, alerts in by_word.items():
@@ -200,14 +212,14 @@ class Matcher:
         """Every pair that could match, decided; each alert only sees arrivals after its
         ``after_seq`` and of its own server. Pairs left out fail on topic or keywords."""
         out: list[Judged] = []
+        append = out.append
         for arrival in arrivals:
-            for alert in self.candidates(arrival.article):
-                if arrival.seq <= alert.after_seq:
+            seq, only, article = arrival.seq, arrival.guild_id, arrival.article
+            for alert in self.candidates(article):
+                if seq <= alert.after_seq or (only is not None and only != alert.guild_id):
                     continue
-                if arrival.guild_id is not None and arrival.guild_id != alert.guild_id:
-                    continue
-                decision = decide(alert, arrival.article, visibility(alert.guild_id), now=now, max_age=max_age)
-                out.append(Judged(alert, arrival, decision))
+                decision = decide(alert, article, visibility(alert.guild_id), now=now, max_age=max_age)
+                append(Judged(alert, arrival, decision))
         return out
 
 

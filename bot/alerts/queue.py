@@ -1,9 +1,10 @@
 """One paced queue for every alert post a process sends.
 
-Discord allows a bot about 50 requests per second in all (MonitoRSS keeps to 40); alerts take at
-most ``DEFAULT_RATE`` of them, one request at a time in turn, so many alerts firing at once never
-crowd out a slash-command answer (those go through the interaction webhook, outside this queue,
-and are never made to wait for it). A 429 that discord.py hands back (``RateLimited``) is waited
+Discord allows a bot 50 requests per second in all (its global rate limit; MonitoRSS keeps to
+40); alerts take at most ``DEFAULT_RATE`` of them, one request at a time in turn. Slash-command
+answers go through the interaction webhook, which the global limit does not count and this queue
+never sees, so many alerts firing at once never delay an answer; the 5 left are for the bot's
+other requests (digests, admin announcements). A 429 that discord.py hands back (``RateLimited``) is waited
 out here and the request tried again; the 429s discord.py handles itself it also waits out.
 """
 
@@ -19,8 +20,8 @@ import discord
 
 log = logging.getLogger(__name__)
 
-#: Requests per second for alert posts: well inside Discord's global limit of 50 (40 in practice).
-DEFAULT_RATE: Final = 25.0
+#: Requests per second for alert posts: inside Discord's global limit of 50.
+DEFAULT_RATE: Final = 45.0
 MAX_RATE_LIMIT_WAITS: Final = 5
 
 T = TypeVar("T")

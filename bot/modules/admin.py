@@ -21,6 +21,7 @@ from discord import app_commands
 from discord.ext import commands
 
 import bot as package
+from bot.alerts.backup import export_alerts, plan_alerts
 from bot.catalog import fold
 from bot.client import NewsBot
 from bot.db.digest_types import Digest, DigestRepository, NewDigest
@@ -470,6 +471,7 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Moderate n
             channel = guild.get_channel(settings.log_channel_id)
             log_channel = ChannelRef(settings.log_channel_id, channel.name if channel is not None else None)
         digests = await self._export_digests(guild)
+        alerts = await export_alerts(guild, self.bot.db.alerts)  # live alerts (issue #12)
         backup = Backup(
             min_quality=settings.min_quality,
             include_unpublished=settings.include_unpublished,
@@ -480,10 +482,12 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Moderate n
             hidden=tuple(HiddenSpec(h.article_id, h.title, h.reason) for h in hidden),
             digests=digests,
             server_name=guild.name,
+            alerts=alerts,
         )
         text = dump_backup(backup, server_id=guild.id, exported_at=datetime.now(UTC))
         file = discord.File(io.BytesIO(text.encode("utf-8")), filename=f"newsbot-{guild.id}.yaml")
         counts = f"{len(hidden):,} hidden articles" + (f", {len(digests):,} digests" if digests is not None else "")
+        counts += f", {len(alerts):,} alerts"
         embed = discord.Embed(
             title="Configuration exported",
             description=f"Settings and {counts}. Restore them in any server with `/admin import`.",
@@ -613,8 +617,23 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Moderate n
         except ConfigError as exc:
             raise UserFacingError(f"Nothing was imported. {exc}", title="Import failed") from None
         plan = await self._plan_import(guild, backup, interaction.user.id)
+        # --- live alerts (issue #12): replaced only when the file has an `alerts` key ---
+        alerts = None
+        if backup.alerts is not None:
+            alerts = await plan_alerts(
+                guild,
+                backup.alerts,
+                self.bot.db.articles.resolve_topic,
+                user_id=interaction.user.id,
+                now=datetime.now(UTC),
+                notes=plan.notes,
+            )
+        # ---
         if plan.digests is not None:
             await self._replace_digests(guild.id, interaction.user.id, plan.digests)
+        if alerts is not None:
+            await self.bot.db.alerts.replace_guild(guild.id, alerts)
+            self.bot.dispatch("alerts_changed", guild.id)
         await self.bot.policy.replace(plan.settings, plan.hidden, user_id=interaction.user.id)
         await self._audit(
             interaction,
@@ -624,6 +643,7 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Moderate n
                 "from_server": backup.server_name,
                 "hidden": len(plan.hidden),
                 "digests": "kept" if plan.digests is None else len(plan.digests),
+                "alerts": "kept" if alerts is None else len(alerts),
             },
         )
         await self._show_settings(interaction, title="Configuration imported", notes=plan.notes)

@@ -41,6 +41,8 @@ from bot.server_config import ConfigError, normalise_domain, split_list
 log = logging.getLogger(__name__)
 
 RESTART_DELAY: Final = 60
+#: Characters per `/alert list` embed (Discord allows 6,000 per message, title and footer included).
+LIST_PAGE_CHARS: Final = 5500
 MAX_CHOICES: Final = 25
 _ID_RE: Final = re.compile(r"#?\s*(\d{1,18})")
 #: What moderators can see of every article (``/alert why`` must find hidden ones too).
@@ -156,10 +158,16 @@ class AlertCog(
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(RelatedButton)
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        if self._task is None:
+            return
+        if self._task.done():
+            # Died of something no handler catches: say so, and let the rest of the shutdown run.
+            if not self._task.cancelled() and self._task.exception() is not None:
+                log.error("the alert loop had stopped", exc_info=self._task.exception())
+            return
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
 
     async def _run(self) -> None:
         # The loop catches per alert; what escapes it (the database gone for a moment) must not end
@@ -437,32 +445,43 @@ class AlertCog(
         if not alerts:
             raise UserFacingError("This server has no alerts yet. `/alert add` creates one.")
         now = self.clock()
-        embed = discord.Embed(title=f"Alerts in {interaction.guild.name}"[:100], colour=DEFAULT_COLOR)
+        fields: list[tuple[str, str]] = []
         for alert in alerts:
-            stats = await self.bot.db.alerts.stats(alert.id, now)
-            state = f"⏸ paused: {_cut(alert.pause_reason or 'paused', 120)}" if alert.paused else "active"
-            lines = [f"{self._where(alert.channel_id)} · {style_text(alert)} · {state}"]
-            last = "no post yet"
-            if stats.last is not None:
-                link = jump_link(alert.guild_id, stats.last)
-                last = f"[last post]({link})" if link else "last post"
-            lines.append(f"{stats.posts_24h} post(s) in 24 h · {last}")
-            if stats.held:
-                lines.append(f"{stats.held} held back by the rate limit, for the next roundup")
-            if stats.ping_limited_1h:
-                lines.append(f"{stats.ping_limited_1h} post(s) this hour did not ping: 3 pings an hour at most")
-            if stats.publish_limited_1h:
-                lines.append(
-                    f"{stats.publish_limited_1h} post(s) this hour were not published: Discord allows 10 an hour"
-                )
-            if alert.last_skip_title:
-                lines.append(
-                    f"last skipped: “{escape_markdown(_cut(alert.last_skip_title, 60))}”: "
-                    f"{escape_markdown(_cut(alert.last_skip_reason or '', 90))}"
-                )
-            name = f"#{alert.id} · " + _cut(" · ".join(x for x in (alert.topic, alert.keywords) if x), 80)
-            embed.add_field(name=name, value="\n".join(lines)[:1024], inline=False)
-        await reply(interaction, embed=fit_embed(embed), ephemeral=True)
+            fields.append(await self._list_field(alert, now))
+        # A full server (25 alerts) can need more than one message's 6,000 characters: the rest
+        # follow privately, nothing is cut.
+        pages: list[discord.Embed] = []
+        for name, value in fields:
+            if not pages or len(pages[-1]) + len(name) + len(value) > LIST_PAGE_CHARS or len(pages[-1].fields) >= 25:
+                title = f"Alerts in {interaction.guild.name}"[:90] + (f" ({len(pages) + 1})" if pages else "")
+                pages.append(discord.Embed(title=title, colour=DEFAULT_COLOR))
+            pages[-1].add_field(name=name, value=value, inline=False)
+        await reply(interaction, embed=fit_embed(pages[0]), ephemeral=True)
+        for page in pages[1:]:
+            await interaction.followup.send(embed=fit_embed(page), ephemeral=True)
+
+    async def _list_field(self, alert: Alert, now: datetime) -> tuple[str, str]:
+        stats = await self.bot.db.alerts.stats(alert.id, now)
+        state = f"⏸ paused: {_cut(alert.pause_reason or 'paused', 120)}" if alert.paused else "active"
+        lines = [f"{self._where(alert.channel_id)} · {style_text(alert)} · {state}"]
+        last = "no post yet"
+        if stats.last is not None:
+            link = jump_link(alert.guild_id, stats.last)
+            last = f"[last post]({link})" if link else "last post"
+        lines.append(f"{stats.posts_24h} post(s) in 24 h · {last}")
+        if stats.held:
+            lines.append(f"{stats.held} held back by the rate limit, for the next roundup")
+        if stats.ping_limited_1h:
+            lines.append(f"{stats.ping_limited_1h} post(s) this hour did not ping: 3 pings an hour at most")
+        if stats.publish_limited_1h:
+            lines.append(f"{stats.publish_limited_1h} post(s) this hour were not published: Discord allows 10 an hour")
+        if alert.last_skip_title:
+            lines.append(
+                f"last skipped: “{escape_markdown(_cut(alert.last_skip_title, 60))}”: "
+                f"{escape_markdown(_cut(alert.last_skip_reason or '', 90))}"
+            )
+        name = f"#{alert.id} · " + _cut(" · ".join(x for x in (alert.topic, alert.keywords) if x), 80)
+        return name, "\n".join(lines)[:1024]
 
     @app_commands.command(name="edit", description="Change an alert (only the options you give)")
     @app_commands.describe(
