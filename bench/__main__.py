@@ -65,6 +65,8 @@ def parser() -> argparse.ArgumentParser:
     roundtrip.add_argument("--base", type=Path, default=DEFAULT_BASE)
     feeds = sub.add_parser("feeds", help="benchmark refreshing 1,000 feeds served over loopback (bench/feeds.py)")
     feeds.add_argument("--out", type=Path, default=RESULTS, help="file whose feeds section is replaced")
+    follows = sub.add_parser("follows", help="benchmark personal follows' matching and digests (bench/follows.py)")
+    follows.add_argument("--out", type=Path, default=RESULTS, help="file whose follows section is replaced")
     alerts = sub.add_parser("alerts", help="benchmark live alerts: matching and delivery (bench/alerts.py)")
     alerts.add_argument("--out", type=Path, default=RESULTS, help="file whose alerts section is replaced")
     synth = sub.add_parser("synth", help="generate (or reuse) a synthetic store and print where it is")
@@ -92,6 +94,10 @@ def run(argv: list[str]) -> int:
         from bench import feeds as feeds_bench
 
         return feeds_bench.main(args.out)
+    if args.command == "follows":
+        from bench import follows as follows_bench
+
+        return follows_bench.main(args.out)
     if args.command == "roundtrip":
         from bench import roundtrip as roundtrip_bench
 

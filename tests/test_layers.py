@@ -29,6 +29,7 @@ RANKS: dict[str, float] = {
     "bot.ops": 3,
     "bot.feeds": 3,
     "bot.alerts": 3,
+    "bot.follows": 3,
     "bot.delivery": 1.5,  # the exactly-once design digests and alerts share (nonce, marker, finding a message)
     "bot.panel": 4,  # the web pages: adapters over the services, reading the bot through a Protocol
     "bot.app": 5,
@@ -42,12 +43,14 @@ RANKS: dict[str, float] = {
 LEAVES = {"bot", "bot.settings", "bot.errors", "bot.logs"}
 # Same-rank imports that are part of the design (from -> to).
 SIDEWAYS = {
+    ("bot.follows", "bot.alerts"),  # follows share the alerts' keyword language, matcher and queue
+    ("bot.follows", "bot.digests"),  # personal digests use the digests' schedule rules
     ("bot.guilds", "bot.digests"),  # a backup's digests follow the digest rules
     ("bot.guilds", "bot.alerts"),  # a backup's alerts follow the alert rules
 }
 # Modules of pure rules (limits, ranges) that import nothing of ours: the database layer may import
 # them too, so a migration's CHECK and the command read one definition (tested against each other).
-RULES = {"bot.alerts.rules", "bot.digests.limits"}
+RULES = {"bot.alerts.rules", "bot.digests.limits", "bot.follows.rules"}
 # Only the demo (which runs the bot against it) and entry points may import the emulator.
 EMULATOR_USERS = {"bot.demo", "bot.cli"}
 

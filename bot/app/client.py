@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 import discord
+from discord import app_commands
 from discord.ext import commands
 
 from bot.app.operations import Operations
@@ -50,6 +51,18 @@ def discover_extensions(package: str = EXTENSIONS_PACKAGE) -> list[str]:
     )
 
 
+def restrict_guild_only(tree: app_commands.CommandTree[Any]) -> None:
+    """Commands limited to servers (``guild_only``: the moderators' ones) are offered only in servers
+    and only through the server's install, never through a member's own install of the app (the
+    tree-wide defaults would otherwise apply to a ``GroupCog`` marked ``guild_only``)."""
+    for command in tree.get_commands():
+        if getattr(command, "guild_only", False):
+            command.allowed_contexts = app_commands.AppCommandContext(
+                guild=True, dm_channel=False, private_channel=False
+            )
+            command.allowed_installs = app_commands.AppInstallationType(guild=True, user=False)
+
+
 class NewsBot(commands.Bot):
     """Opens its resources in ``setup_hook`` and closes them in ``close``.
 
@@ -70,6 +83,11 @@ class NewsBot(commands.Bot):
             allowed_mentions=discord.AllowedMentions.none(),
             chunk_guilds_at_startup=False,
             member_cache_flags=discord.MemberCacheFlags.none(),
+            # User-installable (issue #14): members may add the app to their account and use /news
+            # and /follow in a DM with the bot or anywhere they installed it. Guild-only commands
+            # stay guild installs (``restrict_guild_only``).
+            allowed_installs=app_commands.AppInstallationType(guild=True, user=True),
+            allowed_contexts=app_commands.AppCommandContext(guild=True, dm_channel=True, private_channel=True),
             **options,
         )
         self.settings = settings
@@ -99,6 +117,7 @@ class NewsBot(commands.Bot):
         await subscribe(self.db, self._on_database_event)
         for name in discover_extensions():
             await self.load_extension(name)
+        restrict_guild_only(self.tree)
         await self.sync_commands_if_changed()
 
     async def reindex(self) -> IndexReport:

@@ -18,12 +18,14 @@ import aiosqlite
 from bot.db.alert_types import AlertRepository
 from bot.db.connect import connect_async, connect_sync
 from bot.db.digest_types import DigestRepository
+from bot.db.follow_types import FollowRepository
 from bot.db.guild_types import AuditRepository, GuildRepository
 from bot.db.migrate import Migration, apply_migrations, load_migrations
 from bot.db.repository import ArticleRepository, IndexStore, MetaRepository
 from bot.db.sqlite_alerts import SqliteAlertRepository
 from bot.db.sqlite_articles import SqliteArticleRepository
 from bot.db.sqlite_digests import SqliteDigestRepository
+from bot.db.sqlite_follows import SqliteFollowRepository
 from bot.db.sqlite_guilds import SqliteAuditRepository, SqliteGuildRepository
 from bot.db.sqlite_index import SqliteIndexStore
 from bot.db.sqlite_meta import SqliteMetaRepository
@@ -57,6 +59,7 @@ class Database:
     guilds: GuildRepository
     audit: AuditRepository
     alerts: AlertRepository
+    follows: FollowRepository
 
     def __init__(self, path: Path, light: aiosqlite.Connection, search: aiosqlite.Connection) -> None:
         self.path = path
@@ -69,6 +72,7 @@ class Database:
         self.guilds = SqliteGuildRepository(path, light)
         self.audit = SqliteAuditRepository(light)
         self.alerts = SqliteAlertRepository(path, light)
+        self.follows = SqliteFollowRepository(path, light)
         self._closed = False
 
     @classmethod

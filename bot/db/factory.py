@@ -13,6 +13,7 @@ from typing import Protocol
 from bot.db.alert_types import AlertRepository
 from bot.db.database import Database
 from bot.db.digest_types import DigestRepository
+from bot.db.follow_types import FollowRepository
 from bot.db.guild_types import AuditRepository, GuildRepository
 from bot.db.repository import ArticleRepository, IndexStore, MetaRepository
 from bot.settings import DatabaseTarget, database_target
@@ -26,6 +27,7 @@ class DatabaseHandle(Protocol):
     guilds: GuildRepository
     audit: AuditRepository
     alerts: AlertRepository
+    follows: FollowRepository
 
     async def close(self) -> None: ...
 

@@ -18,6 +18,7 @@ import asyncpg
 
 from bot.db.alert_types import AlertRepository
 from bot.db.digest_types import DigestRepository
+from bot.db.follow_types import FollowRepository
 from bot.db.guild_types import AuditRepository, GuildRepository
 from bot.db.migrate import Migration
 from bot.db.pg_articles import PgArticleRepository
@@ -64,6 +65,7 @@ class PgDatabase:
         self.audit = PgAuditRepository(pg)
         # Not yet on PostgreSQL: every call says so (the PostgreSQL alert repository is being written).
         self.alerts: AlertRepository = cast(AlertRepository, _NotOnPostgres("alerts"))
+        self.follows: FollowRepository = cast(FollowRepository, _NotOnPostgres("personal follows"))
         self._listener: asyncpg.Connection | None = None
         self._closed = False
 

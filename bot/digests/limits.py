@@ -14,3 +14,5 @@ MAX_PER_SERVER: Final = 20
 MIN_ITEMS: Final = 1
 MAX_ITEMS: Final = 10
 DEFAULT_ITEMS: Final = 5
+#: Weekdays as ``datetime.weekday()`` numbers them (0 is Monday); a weekly schedule's ``weekday`` indexes it.
+WEEKDAY_NAMES: Final = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")

@@ -46,13 +46,13 @@ from functools import cache
 from typing import Final, Generic, Literal, NamedTuple, TypeVar, get_args
 
 from bot.delivery import base36
+from bot.digests.limits import WEEKDAY_NAMES
 from bot.render.limits import MAX_CHOICES
 
 Cadence = Literal["daily", "weekdays", "weekly"]
 CADENCES: Final[tuple[Cadence, ...]] = get_args(Cadence)
 DEFAULT_TIMEZONE: Final = "UTC"
 DEFAULT_GRACE: Final = timedelta(hours=6)
-WEEKDAY_NAMES: Final = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 MAX_NONCE: Final = 25  # Discord's limit for a message nonce
 
 _ONE_DAY: Final = timedelta(days=1)

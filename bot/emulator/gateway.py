@@ -440,11 +440,14 @@ class Gateway:
                 sent += 1
         return sent
 
-    def dispatch_direct(self, event: str, build: Callable[[GatewaySession], Payload | None], *, intent: int) -> int:
-        """Send a DM event: Discord delivers those on shard 0 only, to sessions that asked for ``intent``."""
+    def dispatch_direct(
+        self, event: str, build: Callable[[GatewaySession], Payload | None], *, intent: int | None
+    ) -> int:
+        """Send a DM event: Discord delivers those on shard 0 only, to sessions that asked for ``intent``
+        (``None``: events every session gets, like INTERACTION_CREATE)."""
         sent = 0
         for session in self.live_sessions():
-            if session.shard_id not in (None, 0) or not session.intents & intent:
+            if session.shard_id not in (None, 0) or (intent is not None and not session.intents & intent):
                 continue
             data = build(session)
             if data is not None:

@@ -50,6 +50,21 @@ ALLOWED_CALLBACKS: dict[int, frozenset[int]] = {
 }
 
 
+class InteractionContext(enum.IntEnum):
+    """Where an interaction happens (``context``; a command's ``contexts`` lists where it may)."""
+
+    GUILD = 0
+    BOT_DM = 1
+    PRIVATE_CHANNEL = 2
+
+
+class Installation(enum.IntEnum):
+    """How the app is installed (``integration_types``; keys of ``authorizing_integration_owners``)."""
+
+    GUILD = 0
+    USER = 1
+
+
 class OptionType(enum.IntEnum):
     SUB_COMMAND = 1
     SUB_COMMAND_GROUP = 2
@@ -95,7 +110,7 @@ class InteractionResult:
         token: str,
         type: InteractionType,
         application_id: int,
-        guild_id: int,
+        guild_id: int | None,
         channel_id: int,
         user: User,
         payload: Payload,

@@ -20,6 +20,8 @@ from bot.emulator.errors import Violation
 from bot.emulator.gateway import Gateway, GatewaySession, Intent
 from bot.emulator.interactions import (
     ATTACHMENT_SIZE_LIMIT,
+    Installation,
+    InteractionContext,
     InteractionResult,
     InteractionType,
     OptionBuilder,
@@ -55,7 +57,10 @@ from bot.emulator.rest import API_PREFIX, RequestRecord, RestApi
 from bot.emulator.snowflake import SnowflakeFactory
 from bot.emulator.validation import ApiSpec
 from bot.emulator.waiting import Notifier
-from bot.emulator.world import World
+from bot.emulator.world import DM_PERMISSIONS, World
+
+#: What a user-installed app may do in a guild the bot is not in (its answers are webhook messages).
+USER_APP_PERMISSIONS = DM_PERMISSIONS & ~Perm.READ_MESSAGE_HISTORY
 
 log = logging.getLogger(__name__)
 
@@ -275,6 +280,31 @@ class Emulator:
             intent=Intent.GUILDS,
         )
         return guild
+
+    def add_foreign_guild(self, name: str, *, owner: User | None = None, locale: str = "en-US") -> Guild:
+        """A guild the bot is NOT in (members reach the app there only through a user install):
+        the bot gets no event of it, and its channels only appear in interactions."""
+        owner = owner or self.add_user(f"{name.lower().replace(' ', '-')}-owner")
+        guild = Guild(self._ids.next(), name, owner.id, locale=locale)
+        guild.roles[guild.id] = Role(guild.id, guild.id, "@everyone", int(DEFAULT_EVERYONE))
+        guild.members[owner.id] = Member(owner, guild.id, joined_id=self._ids.next())
+        self.world.foreign_guilds[guild.id] = guild
+        return guild
+
+    def remove_member(self, guild: GuildRef, user: UserRef) -> None:
+        """The user leaves the guild (GUILD_MEMBER_REMOVE, for sessions with the members intent)."""
+        g = self._guild(guild)
+        member = g.members.pop(self._user_id(user))
+        payload = {"guild_id": str(g.id), "user": member.user.payload()}
+        self.gateway.dispatch_guild(g.id, "GUILD_MEMBER_REMOVE", lambda _s: payload, intent=Intent.GUILD_MEMBERS)
+
+    def install_for_user(self, user: UserRef) -> None:
+        """The user adds the app to their account (a user install): its user-installable commands work
+        for them anywhere, and the bot may DM them even without a shared server."""
+        self.world.user_installs.add(self._user_id(user))
+
+    def uninstall_for_user(self, user: UserRef) -> None:
+        self.world.user_installs.discard(self._user_id(user))
 
     def add_role(self, guild: GuildRef, name: str, permissions: int = 0, *, mentionable: bool = False) -> Role:
         """A role; only ``mentionable`` ones ping when mentioned by someone without Mention Everyone."""
@@ -613,7 +643,10 @@ class Emulator:
         opened the command to everyone, which is when the bot's own runtime check matters.
         """
         g, ch, member = self._where(guild, channel, user)
+        if g.id in self.world.foreign_guilds:
+            raise PermissionError(f"the bot is not in {g.name!r}: use send_user_app_command (a user install)")
         command = self._command(g, name, 1)
+        self._check_context(command, InteractionContext.GUILD, Installation.GUILD)
         self._check_can_use(g, ch, member, command, ignore_default_permissions)
         resolved: Payload = {}
         builder = OptionBuilder(
@@ -699,14 +732,136 @@ class Emulator:
             data["guild_id"] = command["guild_id"]
         return self._interaction(InteractionType.APPLICATION_COMMAND, g, ch, member, data, locale=locale)
 
+    async def send_dm_command(
+        self,
+        user: UserRef,
+        name: str,
+        options: Mapping[str, Any] | None = None,
+        *,
+        subcommand: str | Sequence[str] | None = None,
+        focused: str | None = None,
+        locale: str = "en-US",
+    ) -> InteractionResult:
+        """``/name`` typed in the user's DM with the bot (``context`` 1). Only global commands whose
+        ``contexts`` include bot DMs are offered there, as in the Discord client. With ``focused``, an
+        autocomplete request instead. The app is authorised by the user's install if they have one,
+        else by its guild install (owner ``"0"``, as Discord sends it outside a guild)."""
+        u = self.world.users[self._user_id(user)]
+        command = self.world.commands.find(None, name, 1)
+        if command is None:
+            raise LookupError(f"no global command {name!r}: DMs only offer global commands")
+        installed = u.id in self.world.user_installs
+        self._check_context(command, InteractionContext.BOT_DM, Installation.USER if installed else Installation.GUILD)
+        channel = self.world.open_dm(u)
+        data = self._command_data(command, name, subcommand, options, focused, channel=channel, user=u)
+        owners = {"1": str(u.id)} if installed else {"0": "0"}
+        kind = InteractionType.AUTOCOMPLETE if focused is not None else InteractionType.APPLICATION_COMMAND
+        return self._dispatch_interaction(
+            kind,
+            None,
+            channel,
+            u,
+            None,
+            data,
+            locale=locale,
+            context=InteractionContext.BOT_DM,
+            owners=owners,
+            app_permissions=self.world.bot_permissions(channel),
+        )
+
+    async def send_user_app_command(
+        self,
+        guild: GuildRef,
+        channel: ChannelRef,
+        user: UserRef,
+        name: str,
+        options: Mapping[str, Any] | None = None,
+        *,
+        subcommand: str | Sequence[str] | None = None,
+        focused: str | None = None,
+        locale: str = "en-US",
+    ) -> InteractionResult:
+        """``/name`` run in a guild through the user's own install of the app (the bot may or may not be
+        in that guild): ``authorizing_integration_owners`` holds only the user install. Needs
+        ``install_for_user`` first and a global command whose ``integration_types`` include user
+        installs and whose ``contexts`` include guilds. The interaction goes to the shard the guild
+        belongs to by Discord's formula, whether or not the bot is there."""
+        g, ch, member = self._where(guild, channel, user)
+        if member.id not in self.world.user_installs:
+            raise PermissionError(f"{member.user.username} has not installed the app on their account")
+        command = self.world.commands.find(None, name, 1)
+        if command is None:
+            raise LookupError(f"no global command {name!r}: user installs only offer global commands")
+        self._check_context(command, InteractionContext.GUILD, Installation.USER)
+        data = self._command_data(command, name, subcommand, options, focused, channel=ch, user=member.user, guild=g)
+        kind = InteractionType.AUTOCOMPLETE if focused is not None else InteractionType.APPLICATION_COMMAND
+        in_guild = g.id in self.world.guilds
+        # Outside the bot's guilds Discord grants a user-installed app only what a webhook could do.
+        app_permissions = self.world.bot_permissions(ch) if in_guild else USER_APP_PERMISSIONS
+        return self._dispatch_interaction(
+            kind,
+            g,
+            ch,
+            member.user,
+            member,
+            data,
+            locale=locale,
+            context=InteractionContext.GUILD,
+            owners={"1": str(member.id)},
+            app_permissions=app_permissions,
+        )
+
+    def _command_data(
+        self,
+        command: Command,
+        name: str,
+        subcommand: str | Sequence[str] | None,
+        options: Mapping[str, Any] | None,
+        focused: str | None,
+        *,
+        channel: Channel,
+        user: User,
+        guild: Guild | None = None,
+    ) -> Payload:
+        resolved: Payload = {}
+        member = guild.members.get(user.id) if guild is not None else None
+        where = guild or Guild(0, "DM", user.id)
+        builder = OptionBuilder(where, channel, member or Member(user, where.id), resolved)
+        data: Payload = {
+            "id": command["id"],
+            "name": name,
+            "type": 1,
+            "options": builder.build(command, subcommand_path(subcommand), options or {}, focused=focused),
+        }
+        if resolved:
+            data["resolved"] = resolved
+        return data
+
+    def _check_context(self, command: Command, context: int, installation: int) -> None:
+        """Like the Discord client: a command is offered only where its ``contexts`` and
+        ``integration_types`` allow (a command without ``contexts`` is offered everywhere)."""
+        contexts = command.get("contexts")
+        if contexts is not None and int(context) not in contexts:
+            raise PermissionError(
+                f"/{command['name']} is not offered in context {int(context)} (its contexts are {contexts})"
+            )
+        if context == InteractionContext.BOT_DM and contexts is None and command.get("dm_permission") is False:
+            raise PermissionError(f"/{command['name']} is not offered in DMs (dm_permission false)")
+        installs = command.get("integration_types") or [0]
+        if int(installation) not in installs:
+            raise PermissionError(
+                f"/{command['name']} is not offered through installation type {int(installation)} "
+                f"(its integration_types are {installs})"
+            )
+
     # -- helpers -------------------------------------------------------------------------------------
 
     def _guild(self, guild: GuildRef) -> Guild:
         guild_id = guild.id if isinstance(guild, Guild) else guild
-        try:
-            return self.world.guilds[guild_id]
-        except KeyError:
-            raise KeyError(f"no guild {guild_id} in the emulator") from None
+        found = self.world.guilds.get(guild_id) or self.world.foreign_guilds.get(guild_id)
+        if found is None:
+            raise KeyError(f"no guild {guild_id} in the emulator")
+        return found
 
     def _channel(self, channel: ChannelRef) -> Channel:
         """A channel by object or id; deleted ones too, so tests can read what was posted there."""
@@ -784,7 +939,23 @@ class Emulator:
         self, message: Message, user: UserRef, data: Payload, locale: str
     ) -> InteractionResult:
         if message.guild_id is None:
-            raise ValueError("component interactions are emulated in guild channels only")
+            # A message in the user's DM with the bot (or an answer to a DM command there).
+            u = self.world.users[self._user_id(user)]
+            installed = u.id in self.world.user_installs
+            dm = self._channel(message.channel_id)
+            return self._dispatch_interaction(
+                InteractionType.MESSAGE_COMPONENT,
+                None,
+                dm,
+                u,
+                None,
+                data,
+                locale=locale,
+                message=message,
+                context=InteractionContext.BOT_DM,
+                owners={"1": str(u.id)} if installed else {"0": "0"},
+                app_permissions=self.world.bot_permissions(dm),
+            )
         g = self._guild(message.guild_id)
         ch = self._channel(message.channel_id)
         member = self._member(g, user)
@@ -803,30 +974,73 @@ class Emulator:
         locale: str,
         message: Message | None = None,
     ) -> InteractionResult:
+        """An interaction in one of the bot's guilds, authorised by its guild install."""
+        return self._dispatch_interaction(
+            kind,
+            guild,
+            channel,
+            member.user,
+            member,
+            data,
+            locale=locale,
+            message=message,
+            context=InteractionContext.GUILD,
+            owners={"0": str(guild.id)},
+            app_permissions=self.world.bot_permissions(channel),
+        )
+
+    def _dispatch_interaction(
+        self,
+        kind: InteractionType,
+        guild: Guild | None,
+        channel: Channel,
+        user: User,
+        member: Member | None,
+        data: Payload,
+        *,
+        locale: str,
+        context: int,
+        owners: Payload,
+        app_permissions: int,
+        message: Message | None = None,
+    ) -> InteractionResult:
         interaction_id = self._ids.next()
         token = "aW50ZXJhY3Rpb24" + secrets.token_urlsafe(48)
-        member_permissions = guild.permissions_in(channel, member)
         payload: Payload = {
             "id": str(interaction_id),
             "application_id": str(self.application_id),
             "type": int(kind),
             "data": data,
-            "guild_id": str(guild.id),
-            "guild": {"id": str(guild.id), "locale": guild.locale, "features": []},
-            "channel_id": str(channel.id),
-            "channel": channel_partial(channel, member_permissions),
-            "member": member.payload(permissions=member_permissions),
             "token": token,
             "version": 1,
-            "app_permissions": str(self.world.bot_permissions(channel)),
+            "app_permissions": str(int(app_permissions)),
             "locale": locale,
-            "guild_locale": guild.locale,
             "entitlements": [],
             "entitlement_sku_ids": [],
-            "authorizing_integration_owners": {"0": str(guild.id)},
-            "context": 0,
+            "authorizing_integration_owners": owners,
+            "context": int(context),
             "attachment_size_limit": ATTACHMENT_SIZE_LIMIT,
         }
+        if guild is not None and member is not None:
+            member_permissions = guild.permissions_in(channel, member)
+            payload.update(
+                {
+                    "guild_id": str(guild.id),
+                    "guild": {"id": str(guild.id), "locale": guild.locale, "features": []},
+                    "channel_id": str(channel.id),
+                    "channel": channel_partial(channel, member_permissions),
+                    "member": member.payload(permissions=member_permissions),
+                    "guild_locale": guild.locale,
+                }
+            )
+        else:
+            payload.update(
+                {
+                    "channel_id": str(channel.id),
+                    "channel": channel_partial(channel, app_permissions),
+                    "user": user.payload(),
+                }
+            )
         if message is not None:
             payload["message"] = self.world.messages.get(message.id, message).payload()
         result = InteractionResult(
@@ -834,15 +1048,20 @@ class Emulator:
             token=token,
             type=kind,
             application_id=self.application_id,
-            guild_id=guild.id,
+            guild_id=guild.id if guild is not None else None,
             channel_id=channel.id,
-            user=member.user,
+            user=user,
             payload=payload,
             notifier=self._notifier,
             source_message=message,
         )
         self.world.interactions[interaction_id] = result
-        sent = self.gateway.dispatch_guild(guild.id, "INTERACTION_CREATE", lambda _s: payload, intent=None)
+        if guild is not None:
+            # By Discord's shard formula, whether or not the bot is in the guild.
+            sent = self.gateway.dispatch_guild(guild.id, "INTERACTION_CREATE", lambda _s: payload, intent=None)
+        else:
+            sent = self.gateway.dispatch_direct("INTERACTION_CREATE", lambda _s: payload, intent=None)
         if not sent:
-            raise RuntimeError(f"no gateway session handles guild {guild.name!r}: is the bot connected?")
+            where = f"guild {guild.name!r}" if guild is not None else "DMs"
+            raise RuntimeError(f"no gateway session handles {where}: is the bot connected?")
         return result

@@ -109,6 +109,9 @@ class World:
         #: DM channels by recipient id; users who closed their DMs to the bot.
         self.dm_channels: dict[int, Channel] = {}
         self.dms_closed: set[int] = set()
+        #: Users who added the app to their account (a user install); guilds the bot is not in.
+        self.user_installs: set[int] = set()
+        self.foreign_guilds: dict[int, Guild] = {}
 
     def now(self) -> float:
         return time.monotonic() + self.clock_offset
@@ -542,7 +545,7 @@ class World:
                 "id": str(result.id),
                 "type": int(result.type),
                 "user": result.user.payload(),
-                "authorizing_integration_owners": {"0": str(result.guild_id)},
+                "authorizing_integration_owners": dict(result.payload.get("authorizing_integration_owners") or {}),
             },
         }
 
@@ -694,11 +697,13 @@ class World:
         return channel
 
     def require_dm_open(self, channel: Channel) -> None:
-        """403 50007 when the recipient closed DMs or shares no server with the bot (Discord refuses both)."""
+        """403 50007 when the recipient closed DMs, or shares no server with the bot and did not install
+        the app on their account (Discord refuses all three)."""
         recipient = channel.recipient
         assert recipient is not None
         shares_guild = any(recipient.id in g.members and self.bot.id in g.members for g in self.guilds.values())
-        if recipient.id in self.dms_closed or not shares_guild:
+        reachable = shares_guild or recipient.id in self.user_installs
+        if recipient.id in self.dms_closed or not reachable:
             raise ApiError(403, 50007, "Cannot send messages to this user")
 
     def _dispatch_channel(self, event: str, channel: Channel, extra: Payload | None = None) -> None:

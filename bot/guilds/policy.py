@@ -48,9 +48,18 @@ class Policy:
 
     @property
     def default_visibility(self) -> Visibility:
-        return Visibility(include_unpublished=self._defaults.include_unpublished, min_quality=DEFAULT_MIN_QUALITY)
+        return self.defaults.visibility
 
-    async def for_guild(self, guild_id: int) -> ServerPolicy:
+    @property
+    def defaults(self) -> ServerPolicy:
+        """What applies outside any server (DMs, a member's own install, personal deliveries)."""
+        return self._build(GuildSettings(guild_id=0), frozenset())
+
+    async def for_guild(self, guild_id: int | None) -> ServerPolicy:
+        """A server's policy; ``None`` (no server: a DM or a personal delivery) gets the deployment's
+        defaults. The one place where "no server" is decided."""
+        if guild_id is None:
+            return self.defaults
         cached = self._cache.get(guild_id)
         if cached is not None:
             self._cache.move_to_end(guild_id)
@@ -67,13 +76,9 @@ class Policy:
 
     async def visibility(self, guild_id: int | None) -> Visibility:
         """What members of ``guild_id`` may see; the deployment default outside servers (DMs)."""
-        if guild_id is None:
-            return self.default_visibility
         return (await self.for_guild(guild_id)).visibility
 
     async def public_results(self, guild_id: int | None) -> bool:
-        if guild_id is None:
-            return self._defaults.public_results
         return (await self.for_guild(guild_id)).public_results
 
     def invalidate(self, guild_id: int | None = None) -> None:

@@ -20,8 +20,8 @@ from discord.ext import commands
 from bot.app.client import NewsBot
 from bot.app.respond import reply, within_deadline
 from bot.db.digest_types import Digest, NewDigest
-from bot.digests.limits import DEFAULT_ITEMS, MAX_ITEMS, MAX_PER_SERVER, MIN_ITEMS
-from bot.digests.schedule import WEEKDAY_NAMES, next_slot, schedule_for, timezone_suggestions
+from bot.digests.limits import DEFAULT_ITEMS, MAX_ITEMS, MAX_PER_SERVER, MIN_ITEMS, WEEKDAY_NAMES
+from bot.digests.schedule import next_slot, schedule_for, timezone_suggestions
 from bot.digests.scheduler import Scheduler, SystemClock
 from bot.digests.service import (
     ChannelUnavailable,

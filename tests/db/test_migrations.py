@@ -15,7 +15,8 @@ from bot.db import Database
 from bot.db.migrate import Migration, MigrationError, load_migrations
 from bot.db.types import Visibility
 from bot.digests import limits as digest_limits
-from bot.digests.schedule import WEEKDAY_NAMES
+from bot.digests.limits import WEEKDAY_NAMES
+from bot.follows.quiet import MINUTES_PER_DAY
 from bot.store.limits import QUALITY
 from tests.db.conftest import make_article, store
 
@@ -116,6 +117,8 @@ CHECKED_RANGES = {
     "max_items": (digest_limits.MIN_ITEMS, digest_limits.MAX_ITEMS),
     "weekday": (0, len(WEEKDAY_NAMES) - 1),
     "posts_per_window": (alert_rules.MIN_POSTS_PER_WINDOW, alert_rules.MAX_POSTS_PER_WINDOW),
+    "quiet_start": (0, MINUTES_PER_DAY - 1),
+    "quiet_end": (0, MINUTES_PER_DAY - 1),
 }
 _BETWEEN = re.compile(r"CHECK\s*\(\s*(\w+)\s+BETWEEN\s+(-?\d+)\s+AND\s+(-?\d+)\s*\)", re.IGNORECASE)
 
