@@ -24,6 +24,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: object) -> str:
         pytest.skip("personal follows are not stored in PostgreSQL yet")
     return f"sqlite:///{tmp_path}/data/news.sqlite3"
 
+
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 ALICE, BOB = 111, 222
 
