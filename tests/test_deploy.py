@@ -252,3 +252,22 @@ def test_postgres_compose_has_a_healthchecked_database_and_two_shard_processes()
         assert "healthcheck" in service and service["restart"] == "unless-stopped"
     readers = [s for s in bots.values() if s["environment"]["NEWSBOT_INDEXER"] == "false"]
     assert len(readers) == 1 and "volumes" not in readers[0], "one process runs without the content folder"
+
+
+def test_the_invite_link_asks_for_exactly_what_the_features_check() -> None:
+    """The README's invite link and its table name the permissions digests and alerts check for (the
+    one list each keeps), plus Read Message History (reconciling after a crash): no more, no less."""
+    import discord
+
+    from bot.alerts.outbox import needed_permissions
+    from bot.render.limits import POST_PERMISSIONS
+
+    flags = {*POST_PERMISSIONS, "read_message_history"}
+    for kind in ("text", "announcement", "forum"):
+        for style in ("embed", "compact", "thread"):
+            flags.update(flag for flag, _ in needed_permissions(kind, style))
+    value = discord.Permissions(**dict.fromkeys(flags, True)).value
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"scope=bot+applications.commands&permissions={value}`" in readme
+    table = {int(v) for v in re.findall(r"^   \| [A-Z][\w ]+ \| (\d+) \|", readme, re.MULTILINE)}
+    assert table == {getattr(discord.Permissions, flag).flag for flag in flags}
