@@ -15,6 +15,7 @@ from typing import Any, cast
 import discord
 from discord.ext import commands
 
+from bot.alerts.actions import AlertActions
 from bot.app.operations import Operations
 from bot.app.sharding import handles_guild
 from bot.app.tree import NewsTree, tree_hash
@@ -24,6 +25,7 @@ from bot.db import DatabaseHandle, open_database
 from bot.db.errors import DatabaseUnavailable
 from bot.db.factory import notify, subscribe
 from bot.db.types import IndexReport, Visibility
+from bot.digests.actions import DigestActions
 from bot.guilds.audit import Auditor
 from bot.guilds.policy import Policy
 from bot.ops.health import shard_states
@@ -81,6 +83,10 @@ class NewsBot(commands.Bot):
         # The content watcher and the status server (with the web pages), per settings.
         self.operations = Operations(settings, self.metrics, source=self, reindex=self.reindex, pages=self)
         self._event_tasks: set[asyncio.Task[None]] = set()
+        # Set by the /digest and /alert cogs, which own the loops these wake: the web panel acts
+        # through them, so a change made on the web is the same change a command makes.
+        self.digest_actions: DigestActions | None = None
+        self.alert_actions: AlertActions | None = None
 
     async def setup_hook(self) -> None:
         self.db = await open_database(self.settings.database)
