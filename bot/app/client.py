@@ -26,7 +26,9 @@ from bot.db.errors import DatabaseUnavailable
 from bot.db.factory import notify, subscribe
 from bot.db.types import IndexReport, Visibility
 from bot.digests.actions import DigestActions
+from bot.guilds.actions import GuildActions
 from bot.guilds.audit import Auditor
+from bot.guilds.backup import BackupService
 from bot.guilds.policy import Policy
 from bot.ops.health import shard_states
 from bot.ops.metrics import BotMetrics
@@ -208,6 +210,23 @@ class NewsBot(commands.Bot):
             return (await self.policy.for_guild(guild_id)).settings.log_channel_id
 
         return Auditor(self.db.audit, self, log_channel)
+
+    @functools.cached_property
+    def guild_actions(self) -> GuildActions:
+        """Settings, hidden articles and imports, for ``/admin`` and the web panel alike."""
+        db = self.db
+        backups = BackupService(
+            articles=db.articles, guilds=db.guilds, digests=db.digests, alerts=db.alerts, policy=self.policy
+        )
+        return GuildActions(
+            self.policy,
+            db.articles,
+            backups,
+            audit=self.audit,
+            # The catalog is replaced at each reindex: look it up at each call.
+            complete=lambda text, vis, limit: self.catalog.complete_articles(text, vis, limit=limit),
+            notify=lambda event, guild_id: self.dispatch(event, guild_id),
+        )
 
     async def visibility_for(self, guild_id: int | None) -> Visibility:
         """What a server may see: its own settings and hidden articles over the deployment default."""
