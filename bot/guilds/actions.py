@@ -15,6 +15,7 @@ from typing import Any, Final, Literal
 import discord
 
 from bot.actors import Actor
+from bot.alerts.outbox import channel_kind, channel_problem
 from bot.db.guild_types import HiddenArticle
 from bot.db.repository import ArticleRepository
 from bot.db.types import ArticleChoice, Visibility
@@ -23,13 +24,17 @@ from bot.guilds.backup import (
     EVERYTHING,
     MAX_HIDDEN,
     MAX_REASON_CHARS,
+    AlertChannelInfo,
     BackupService,
+    ChannelInfo,
+    ChannelRef,
     ConfigError,
     ImportPlan,
     ImportResult,
     parse_list_option,
 )
 from bot.guilds.policy import Policy
+from bot.render.admin import ImportSummary
 from bot.render.limits import missing_post_permissions
 from bot.render.text import escape_markdown, single_line, truncate
 from bot.store.keys import plain_words
@@ -83,10 +88,12 @@ class ConfigForm:
     blocked_topics: str | None = None
     log_channel_id: int | None = None
     reset: str | None = None
+    #: Settings put back to their default (the web form's "default" choice), besides ``reset``.
+    defaults: tuple[str, ...] = ()
 
     @property
     def empty(self) -> bool:
-        return all(getattr(self, name) is None for name in self.__slots__)
+        return not self.defaults and all(getattr(self, name) is None for name in self.__slots__ if name != "defaults")
 
 
 class GuildActions:
@@ -137,6 +144,12 @@ class GuildActions:
             changes.update(DEFAULTS)
         elif reset is not None:
             changes[_field(reset)] = DEFAULTS[_field(reset)]
+        for name in form.defaults:
+            if name not in RESETTABLE or name == "all":
+                raise InvalidInput(f"`{name}` is not a setting.", field="reset")
+            if _field(name) in given:
+                raise InvalidInput(f"Either set `{name}` or reset it, not both at once.", field=name)
+            changes[_field(name)] = DEFAULTS[_field(name)]
         if form.min_quality is not None and not QUALITY.low <= form.min_quality <= QUALITY.high:
             raise InvalidInput(f"The minimum quality goes from {QUALITY}.", field="min_quality")
         for option in ("min_quality", "include_unpublished", "public_results"):
@@ -187,6 +200,8 @@ class GuildActions:
             details["log_channel"] = f"#{log_channel.name}"
         if reset is not None:
             details["reset"] = reset
+        if form.defaults:
+            details["reset"] = [*([reset] if reset else []), *form.defaults]
         await self.audit(guild.id, actor, "config", details)
         return notes
 
@@ -254,3 +269,67 @@ class GuildActions:
             self.notify("alerts_changed", plan.guild_id)
         await self.audit(plan.guild_id, actor, "import", result.audit_details(file_name))
         return result
+
+
+# --- backups over the bot's guild cache ----------------------------------------------------------
+
+
+class GuildChannels:
+    """The server's text channels as ``bot.guilds.backup`` sees them (``ServerChannels``)."""
+
+    def __init__(self, guild: discord.Guild) -> None:
+        self._guild = guild
+
+    def find(self, ref: ChannelRef) -> ChannelInfo | None:
+        channel = self._guild.get_channel(ref.id) if ref.id is not None else None
+        if not isinstance(channel, discord.TextChannel):
+            channel = discord.utils.get(self._guild.text_channels, name=ref.name) if ref.name else None
+        if channel is None:
+            return None
+        return ChannelInfo(
+            channel.id, channel.name, tuple(missing_post_permissions(channel.permissions_for(self._guild.me)))
+        )
+
+    def name_of(self, channel_id: int) -> str | None:
+        channel = self._guild.get_channel(channel_id)
+        return channel.name if channel is not None else None
+
+    def find_alert_channel(self, ref: ChannelRef, style: str) -> AlertChannelInfo | None:
+        candidates = [c for c in self._guild.channels if channel_kind(c) is not None]
+        channel = next((c for c in candidates if c.id == ref.id), None) if ref.id is not None else None
+        if channel is None and ref.name:
+            channel = next((c for c in candidates if c.name == ref.name), None)
+        kind = channel_kind(channel)
+        if channel is None or kind is None:
+            return None
+        return AlertChannelInfo(channel.id, channel.name, kind, channel_problem(channel, kind, style))
+
+    def find_role(self, ref: ChannelRef) -> tuple[int, str] | None:
+        roles = [r for r in self._guild.roles if not r.is_default()]
+        role = next((r for r in roles if r.id == ref.id), None) if ref.id is not None else None
+        if role is None and ref.name:
+            role = next((r for r in roles if r.name == ref.name), None)
+        return (role.id, role.name) if role is not None else None
+
+    def role_name(self, role_id: int) -> str | None:
+        role = self._guild.get_role(role_id)
+        return role.name if role is not None else None
+
+
+def import_summary(plan: ImportPlan, result: ImportResult | None = None) -> ImportSummary:
+    removed = result.removed if result is not None else plan.removed
+    return ImportSummary(
+        source=plan.backup.server_name,
+        changes=plan.changes,
+        hidden=(plan.hidden_before, len(plan.hidden)),
+        removed=[r.text for r in removed],
+        added=[p.text for p in plan.digests or ()],
+        kept=len(plan.kept),
+        alerts_removed=[r.text for r in (result.alerts_removed if result is not None else plan.alerts_removed)],
+        alerts_added=[p.text for p in plan.alerts or ()],
+        alerts_kept=len(plan.alerts_kept),
+        unmapped=plan.unmapped,
+        notes=plan.notes
+        + (() if plan.digests is not None else ("The file has no digests: this server's are kept.",))
+        + (() if plan.alerts is not None else ("The file has no alerts: this server's are kept.",)),
+    )

@@ -21,20 +21,16 @@ from discord.ext import commands
 
 import bot as package
 from bot.actors import Actor
-from bot.alerts.outbox import channel_kind, channel_problem
 from bot.app.client import NewsBot
 from bot.app.respond import error_embed, reply, report_error, send_private
 from bot.content.indexing import ContentUnavailable
 from bot.errors import UserFacingError
-from bot.guilds.actions import ConfigForm, GuildActions, Resettable
+from bot.guilds.actions import ConfigForm, GuildActions, GuildChannels, Resettable, import_summary
 from bot.guilds.backup import (
     MAX_IMPORT_BYTES,
     MAX_REASON_CHARS,
-    AlertChannelInfo,
     Backup,
     BackupService,
-    ChannelInfo,
-    ChannelRef,
     ConfigError,
     ImportPlan,
     ImportResult,
@@ -47,7 +43,6 @@ from bot.modules._lookup import quote
 from bot.render.admin import (
     ADMIN_COLOR,
     BotStats,
-    ImportSummary,
     SettingsView,
     audit_embed_list,
     import_closed_embed,
@@ -57,7 +52,7 @@ from bot.render.admin import (
     stats_embed,
 )
 from bot.render.embeds import fit_embed
-from bot.render.limits import MAX_CHOICE_CHARS, MAX_CHOICES, choice_name, missing_post_permissions
+from bot.render.limits import MAX_CHOICE_CHARS, MAX_CHOICES, choice_name
 from bot.store.keys import plain_words
 from bot.store.limits import QUALITY
 
@@ -67,67 +62,6 @@ RELOAD_COOLDOWN = 10.0
 #: How long the buttons of an import that removes digests wait for the moderator (well within the
 #: 15 minutes an interaction token lives, so the expired answer can still be shown).
 CONFIRM_TIMEOUT = 300.0
-
-
-class GuildChannels:
-    """The server's text channels as ``bot.guilds.backup`` sees them (``ServerChannels``)."""
-
-    def __init__(self, guild: discord.Guild) -> None:
-        self._guild = guild
-
-    def find(self, ref: ChannelRef) -> ChannelInfo | None:
-        channel = self._guild.get_channel(ref.id) if ref.id is not None else None
-        if not isinstance(channel, discord.TextChannel):
-            channel = discord.utils.get(self._guild.text_channels, name=ref.name) if ref.name else None
-        if channel is None:
-            return None
-        return ChannelInfo(
-            channel.id, channel.name, tuple(missing_post_permissions(channel.permissions_for(self._guild.me)))
-        )
-
-    def name_of(self, channel_id: int) -> str | None:
-        channel = self._guild.get_channel(channel_id)
-        return channel.name if channel is not None else None
-
-    def find_alert_channel(self, ref: ChannelRef, style: str) -> AlertChannelInfo | None:
-        candidates = [c for c in self._guild.channels if channel_kind(c) is not None]
-        channel = next((c for c in candidates if c.id == ref.id), None) if ref.id is not None else None
-        if channel is None and ref.name:
-            channel = next((c for c in candidates if c.name == ref.name), None)
-        kind = channel_kind(channel)
-        if channel is None or kind is None:
-            return None
-        return AlertChannelInfo(channel.id, channel.name, kind, channel_problem(channel, kind, style))
-
-    def find_role(self, ref: ChannelRef) -> tuple[int, str] | None:
-        roles = [r for r in self._guild.roles if not r.is_default()]
-        role = next((r for r in roles if r.id == ref.id), None) if ref.id is not None else None
-        if role is None and ref.name:
-            role = next((r for r in roles if r.name == ref.name), None)
-        return (role.id, role.name) if role is not None else None
-
-    def role_name(self, role_id: int) -> str | None:
-        role = self._guild.get_role(role_id)
-        return role.name if role is not None else None
-
-
-def import_summary(plan: ImportPlan, result: ImportResult | None = None) -> ImportSummary:
-    removed = result.removed if result is not None else plan.removed
-    return ImportSummary(
-        source=plan.backup.server_name,
-        changes=plan.changes,
-        hidden=(plan.hidden_before, len(plan.hidden)),
-        removed=[r.text for r in removed],
-        added=[p.text for p in plan.digests or ()],
-        kept=len(plan.kept),
-        alerts_removed=[r.text for r in (result.alerts_removed if result is not None else plan.alerts_removed)],
-        alerts_added=[p.text for p in plan.alerts or ()],
-        alerts_kept=len(plan.alerts_kept),
-        unmapped=plan.unmapped,
-        notes=plan.notes
-        + (() if plan.digests is not None else ("The file has no digests: this server's are kept.",))
-        + (() if plan.alerts is not None else ("The file has no alerts: this server's are kept.",)),
-    )
 
 
 class ImportConfirmation(discord.ui.View):
