@@ -5,6 +5,8 @@ the same services the slash commands use."""
 
 from __future__ import annotations
 
+import html
+import re
 from typing import Any
 
 import aiohttp
@@ -250,13 +252,12 @@ async def test_export_then_import_asks_before_removing_a_digest(site: Site) -> N
             confirm = await response.text()
         assert response.status == 200 and "Confirm the import" in confirm and "Space in #news" in confirm
         assert len(await site.bot.db.digests.for_guild(site.guild.id)) == 1  # nothing removed yet
-        fields = dict(
-            (name, value)
-            for name, value in __import__("re").findall(r'name="(\w+)" value="([^"]*)"', confirm)
-            if name in ("confirm", "file_name")
-        )
-        backup = __import__("html").unescape(__import__("re").search(r'name="backup" value="([^"]*)"', confirm)[1])
-        status, _, _ = await post(site, http, "/import", {**fields, "backup": backup})
+        fields = {
+            name: html.unescape(value)
+            for name, value in re.findall(r'name="(\w+)" value="([^"]*)"', confirm)
+            if name in ("confirm", "file_name", "backup")
+        }
+        status, _, _ = await post(site, http, "/import", fields)
         assert status == 302
     assert await site.bot.db.digests.for_guild(site.guild.id) == []
     entries = await site.bot.db.audit.latest(site.guild.id, 10)
