@@ -10,3 +10,12 @@ class UserFacingError(Exception):
         super().__init__(message)
         self.message = message
         self.title = title
+
+
+class InvalidInput(UserFacingError):
+    """A ``UserFacingError`` about one option or form field: the web panel shows it next to ``field``
+    (the option's name), a slash command shows the message like any other."""
+
+    def __init__(self, message: str, *, field: str | None = None, title: str | None = None) -> None:
+        super().__init__(message, title=title)
+        self.field = field

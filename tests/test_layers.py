@@ -40,7 +40,7 @@ RANKS: dict[str, float] = {
     "bot.healthcheck": 9,
 }
 # Leaves anyone may import; they import only each other.
-LEAVES = {"bot", "bot.settings", "bot.errors", "bot.logs"}
+LEAVES = {"bot", "bot.settings", "bot.errors", "bot.logs", "bot.actors"}
 # Same-rank imports that are part of the design (from -> to).
 SIDEWAYS = {
     ("bot.follows", "bot.alerts"),  # follows share the alerts' keyword language, matcher and queue

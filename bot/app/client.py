@@ -16,6 +16,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.alerts.actions import AlertActions
 from bot.app.operations import Operations
 from bot.app.sharding import handles_guild
 from bot.app.tree import NewsTree, tree_hash
@@ -25,7 +26,10 @@ from bot.db import DatabaseHandle, open_database
 from bot.db.errors import DatabaseUnavailable
 from bot.db.factory import notify, subscribe
 from bot.db.types import IndexReport, Visibility
+from bot.digests.actions import DigestActions
+from bot.guilds.actions import GuildActions
 from bot.guilds.audit import Auditor
+from bot.guilds.backup import BackupService
 from bot.guilds.policy import Policy
 from bot.ops.health import shard_states
 from bot.ops.metrics import BotMetrics
@@ -99,6 +103,10 @@ class NewsBot(commands.Bot):
         # The content watcher and the status server (with the web pages), per settings.
         self.operations = Operations(settings, self.metrics, source=self, reindex=self.reindex, pages=self)
         self._event_tasks: set[asyncio.Task[None]] = set()
+        # Set by the /digest and /alert cogs, which own the loops these wake: the web panel acts
+        # through them, so a change made on the web is the same change a command makes.
+        self.digest_actions: DigestActions | None = None
+        self.alert_actions: AlertActions | None = None
 
     async def setup_hook(self) -> None:
         self.db = await open_database(self.settings.database)
@@ -221,6 +229,23 @@ class NewsBot(commands.Bot):
             return (await self.policy.for_guild(guild_id)).settings.log_channel_id
 
         return Auditor(self.db.audit, self, log_channel)
+
+    @functools.cached_property
+    def guild_actions(self) -> GuildActions:
+        """Settings, hidden articles and imports, for ``/admin`` and the web panel alike."""
+        db = self.db
+        backups = BackupService(
+            articles=db.articles, guilds=db.guilds, digests=db.digests, alerts=db.alerts, policy=self.policy
+        )
+        return GuildActions(
+            self.policy,
+            db.articles,
+            backups,
+            audit=self.audit,
+            # The catalog is replaced at each reindex: look it up at each call.
+            complete=lambda text, vis, limit: self.catalog.complete_articles(text, vis, limit=limit),
+            notify=lambda event, guild_id: self.dispatch(event, guild_id),
+        )
 
     async def visibility_for(self, guild_id: int | None) -> Visibility:
         """What a server may see: its own settings and hidden articles over the deployment default."""

@@ -30,7 +30,7 @@ from bot.db.types import Visibility
 from bot.digests import limits as digest_limits
 from bot.digests.schedule import CADENCES, Schedule, canonical_timezone, parse_time
 from bot.guilds.policy import Policy
-from bot.store.keys import topic_key
+from bot.store.keys import domain_key, split_list, topic_key
 from bot.store.limits import QUALITY
 
 FORMAT_VERSION = 1
@@ -54,21 +54,12 @@ MAX_NUMBER_CHARS: Final = 32
 #: What clears a list option in ``/admin config``.
 CLEAR_WORDS = frozenset({"none", "clear", "-"})
 
-_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
-_DOMAIN = re.compile(rf"{_LABEL}(?:\.{_LABEL})+")
-_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://")
-
 
 class ConfigError(ValueError):
     """A value or a backup file that cannot be used; ``str(error)`` is the answer to show."""
 
 
 # --- lists typed by moderators -----------------------------------------------------------------
-
-
-def split_list(text: str) -> list[str]:
-    """``"a, b ,,c"`` -> ``["a", "b", "c"]`` (commas or new lines separate entries)."""
-    return [part.strip() for part in re.split(r"[,\n]", text) if part.strip()]
 
 
 def is_clear(text: str) -> bool:
@@ -90,15 +81,10 @@ def _check_size(option: str, entries: Sequence[str]) -> None:
 
 def normalise_domain(raw: str) -> str:
     """``"https://WWW.Example.com/path"`` -> ``"www.example.com"``; ``ConfigError`` when not a domain."""
-    text = _SCHEME.sub("", raw.strip().lower()).split("/", 1)[0].rstrip(".")
-    if not text.isascii():
-        try:
-            text = text.encode("idna").decode("ascii")
-        except UnicodeError:
-            raise ConfigError(f"“{raw.strip()[:60]}” is not a domain (for example: example.com).") from None
-    if len(text) > 253 or not _DOMAIN.fullmatch(text):
-        raise ConfigError(f"“{raw.strip()[:60]}” is not a domain (for example: example.com).")
-    return text
+    try:
+        return domain_key(raw)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def normalise_topic(raw: str) -> str:

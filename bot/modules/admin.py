@@ -13,35 +13,29 @@ import io
 import logging
 import math
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 import bot as package
-from bot.alerts.outbox import channel_kind, channel_problem
+from bot.actors import Actor
 from bot.app.client import NewsBot
 from bot.app.respond import error_embed, reply, report_error, send_private
 from bot.content.indexing import ContentUnavailable
-from bot.db.guild_types import HiddenArticle
 from bot.errors import UserFacingError
+from bot.guilds.actions import ConfigForm, GuildActions, GuildChannels, Resettable, import_summary
 from bot.guilds.backup import (
-    EVERYTHING,
-    MAX_HIDDEN,
     MAX_IMPORT_BYTES,
     MAX_REASON_CHARS,
-    AlertChannelInfo,
     Backup,
     BackupService,
-    ChannelInfo,
-    ChannelRef,
     ConfigError,
     ImportPlan,
     ImportResult,
     dump_backup,
     parse_backup,
-    parse_list_option,
 )
 from bot.guilds.policy import ServerPolicy
 from bot.modules._checks import Refused
@@ -49,7 +43,6 @@ from bot.modules._lookup import quote
 from bot.render.admin import (
     ADMIN_COLOR,
     BotStats,
-    ImportSummary,
     SettingsView,
     audit_embed_list,
     import_closed_embed,
@@ -59,10 +52,9 @@ from bot.render.admin import (
     stats_embed,
 )
 from bot.render.embeds import fit_embed
-from bot.render.limits import MAX_CHOICE_CHARS, MAX_CHOICES, choice_name, missing_post_permissions
+from bot.render.limits import MAX_CHOICE_CHARS, MAX_CHOICES, choice_name
 from bot.store.keys import plain_words
 from bot.store.limits import QUALITY
-from bot.store.models import Article
 
 log = logging.getLogger(__name__)
 
@@ -70,83 +62,6 @@ RELOAD_COOLDOWN = 10.0
 #: How long the buttons of an import that removes digests wait for the moderator (well within the
 #: 15 minutes an interaction token lives, so the expired answer can still be shown).
 CONFIRM_TIMEOUT = 300.0
-
-Resettable = Literal[
-    "min_quality", "include_unpublished", "public_results", "blocked_providers", "blocked_topics", "log_channel", "all"
-]
-_DEFAULTS: dict[str, Any] = {
-    "min_quality": None,
-    "include_unpublished": None,
-    "public_results": None,
-    "blocked_providers": (),
-    "blocked_topics": (),
-    "log_channel_id": None,
-}
-
-
-def _field(option: str) -> str:
-    return "log_channel_id" if option == "log_channel" else option
-
-
-class GuildChannels:
-    """The server's text channels as ``bot.guilds.backup`` sees them (``ServerChannels``)."""
-
-    def __init__(self, guild: discord.Guild) -> None:
-        self._guild = guild
-
-    def find(self, ref: ChannelRef) -> ChannelInfo | None:
-        channel = self._guild.get_channel(ref.id) if ref.id is not None else None
-        if not isinstance(channel, discord.TextChannel):
-            channel = discord.utils.get(self._guild.text_channels, name=ref.name) if ref.name else None
-        if channel is None:
-            return None
-        return ChannelInfo(
-            channel.id, channel.name, tuple(missing_post_permissions(channel.permissions_for(self._guild.me)))
-        )
-
-    def name_of(self, channel_id: int) -> str | None:
-        channel = self._guild.get_channel(channel_id)
-        return channel.name if channel is not None else None
-
-    def find_alert_channel(self, ref: ChannelRef, style: str) -> AlertChannelInfo | None:
-        candidates = [c for c in self._guild.channels if channel_kind(c) is not None]
-        channel = next((c for c in candidates if c.id == ref.id), None) if ref.id is not None else None
-        if channel is None and ref.name:
-            channel = next((c for c in candidates if c.name == ref.name), None)
-        kind = channel_kind(channel)
-        if channel is None or kind is None:
-            return None
-        return AlertChannelInfo(channel.id, channel.name, kind, channel_problem(channel, kind, style))
-
-    def find_role(self, ref: ChannelRef) -> tuple[int, str] | None:
-        roles = [r for r in self._guild.roles if not r.is_default()]
-        role = next((r for r in roles if r.id == ref.id), None) if ref.id is not None else None
-        if role is None and ref.name:
-            role = next((r for r in roles if r.name == ref.name), None)
-        return (role.id, role.name) if role is not None else None
-
-    def role_name(self, role_id: int) -> str | None:
-        role = self._guild.get_role(role_id)
-        return role.name if role is not None else None
-
-
-def import_summary(plan: ImportPlan, result: ImportResult | None = None) -> ImportSummary:
-    removed = result.removed if result is not None else plan.removed
-    return ImportSummary(
-        source=plan.backup.server_name,
-        changes=plan.changes,
-        hidden=(plan.hidden_before, len(plan.hidden)),
-        removed=[r.text for r in removed],
-        added=[p.text for p in plan.digests or ()],
-        kept=len(plan.kept),
-        alerts_removed=[r.text for r in (result.alerts_removed if result is not None else plan.alerts_removed)],
-        alerts_added=[p.text for p in plan.alerts or ()],
-        alerts_kept=len(plan.alerts_kept),
-        unmapped=plan.unmapped,
-        notes=plan.notes
-        + (() if plan.digests is not None else ("The file has no digests: this server's are kept.",))
-        + (() if plan.alerts is not None else ("The file has no alerts: this server's are kept.",)),
-    )
 
 
 class ImportConfirmation(discord.ui.View):
@@ -224,31 +139,19 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Moderate n
         return interaction.guild
 
     @property
+    def actions(self) -> GuildActions:
+        return self.bot.guild_actions
+
+    @property
     def backups(self) -> BackupService:
-        db = self.bot.db
-        return BackupService(
-            articles=db.articles, guilds=db.guilds, digests=db.digests, alerts=db.alerts, policy=self.bot.policy
-        )
+        return self.actions.backups
+
+    @staticmethod
+    def _actor(interaction: discord.Interaction[Any]) -> Actor:
+        return Actor(interaction.user.id, interaction.user.display_name)
 
     async def _audit(self, interaction: discord.Interaction[Any], action: str, details: dict[str, object]) -> None:
         await self.bot.audit(self._guild(interaction).id, interaction.user.id, action, details)
-
-    async def _find_article(self, raw: str) -> Article:
-        """An article by id, link or exact title (autocomplete sends the id). No fuzzy guess: a
-        moderator acting on the wrong article would be worse than a second try."""
-        value = raw.strip()
-        articles = self.bot.db.articles
-        found = await articles.get(value, EVERYTHING) or await articles.get_by_url(value, EVERYTHING)
-        if found is None and value:
-            for choice in self.bot.catalog.complete_articles(value, EVERYTHING, limit=5):
-                if plain_words(choice.title) == plain_words(value):
-                    found = await articles.get(choice.id, EVERYTHING)
-                    break
-        if found is None:
-            raise UserFacingError(
-                f"No article matches “{quote(raw)}”. Pick one from the suggestions while typing, or paste its link."
-            )
-        return found
 
     def _settings_view(self, guild: discord.Guild, policy: ServerPolicy, hidden: int) -> SettingsView:
         s = policy.settings
@@ -361,24 +264,13 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Moderate n
     ) -> None:
         """Hide an article from every command and digest in this server"""
         guild = self._guild(interaction)
-        found = await self._find_article(article)
-        policy = await self.bot.policy.for_guild(guild.id)
-        if found.id in policy.visibility.hidden_ids:
-            raise UserFacingError(f"“{quote(found.title)}” is already hidden in this server.")
-        if len(policy.visibility.hidden_ids) >= MAX_HIDDEN:
-            raise UserFacingError(
-                f"This server already hides {MAX_HIDDEN:,} articles. Unhide some, or block their provider or "
-                "topic with /admin config instead."
-            )
-        note = reason.strip() if reason and reason.strip() else None
-        await self.bot.policy.hide(guild.id, HiddenArticle(found.id, found.title, note, interaction.user.id))
+        found = await self.actions.hide(guild.id, self._actor(interaction), article, reason)
         embed = discord.Embed(
             title="Article hidden",
             description=f"“{quote(found.title, 200)}” no longer appears in any command, autocomplete or digest in "
             "this server. `/admin unhide` brings it back.",
             colour=ADMIN_COLOR,
         )
-        await self._audit(interaction, "hide", {"article": found.id, "title": found.title, "reason": note})
         await interaction.response.send_message(embed=fit_embed(embed), ephemeral=True)
 
     @app_commands.command(name="unhide")
@@ -387,25 +279,13 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Moderate n
     async def unhide(self, interaction: discord.Interaction[NewsBot], article: app_commands.Range[str, 1, 200]) -> None:
         """Show a hidden article again in this server"""
         guild = self._guild(interaction)
-        value = article.strip()
         hidden = await self.bot.db.guilds.hidden(guild.id)
-        match = next((h for h in hidden if h.article_id == value), None)
-        if match is None:
-            match = next((h for h in hidden if plain_words(h.title) == plain_words(value) and value), None)
-        if match is None and value:
-            by_url = await self.bot.db.articles.get_by_url(value, EVERYTHING)
-            match = next((h for h in hidden if by_url is not None and h.article_id == by_url.id), None)
-        if match is None:
-            raise UserFacingError(
-                f"“{quote(article)}” is not hidden in this server. Pick one from the suggestions while typing."
-            )
-        await self.bot.policy.unhide(guild.id, match.article_id)
+        match = await self.actions.unhide(guild.id, self._actor(interaction), article, hidden)
         embed = discord.Embed(
             title="Article visible again",
             description=f"“{quote(match.title, 200)}” shows in this server's commands and digests again.",
             colour=ADMIN_COLOR,
         )
-        await self._audit(interaction, "unhide", {"article": match.article_id, "title": match.title})
         await interaction.response.send_message(embed=fit_embed(embed), ephemeral=True)
 
     @app_commands.command(name="config")
@@ -431,68 +311,19 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Moderate n
     ) -> None:
         """Show or change this server's settings for newsbot"""
         guild = self._guild(interaction)
-        given: dict[str, Any] = {
-            "min_quality": min_quality,
-            "include_unpublished": include_unpublished,
-            "public_results": public_results,
-            "blocked_providers": blocked_providers,
-            "blocked_topics": blocked_topics,
-            "log_channel": log_channel,
-        }
-        given = {k: v for k, v in given.items() if v is not None}
-        if not given and reset is None:
+        form = ConfigForm(
+            min_quality=min_quality,
+            include_unpublished=include_unpublished,
+            public_results=public_results,
+            blocked_providers=blocked_providers,
+            blocked_topics=blocked_topics,
+            log_channel_id=log_channel.id if log_channel is not None else None,
+            reset=reset,
+        )
+        if form.empty:
             await self._show_settings(interaction, title=f"Settings for {guild.name}", notes=[])
             return
-        if reset is not None and reset != "all" and reset in given:
-            raise UserFacingError(f"Either set `{reset}` or reset it, not both at once.")
-        changes: dict[str, Any] = {}
-        notes: list[str] = []
-        if reset == "all":
-            changes.update(_DEFAULTS)
-        elif reset is not None:
-            changes[_field(reset)] = _DEFAULTS[_field(reset)]
-        for option in ("min_quality", "include_unpublished", "public_results"):
-            if option in given:
-                changes[option] = given[option]
-        try:
-            if blocked_providers is not None:
-                domains = parse_list_option(blocked_providers, "blocked_providers")
-                changes["blocked_providers"] = domains
-                if unknown := await self.backups.unknown_providers(domains):
-                    notes.append(
-                        "No article in the store comes from "
-                        + ", ".join(f"`{d}`" for d in unknown[:10])
-                        + " (blocked anyway, in case some arrive)."
-                    )
-            if blocked_topics is not None:
-                topics, unknown = await self.backups.canonical_topics(
-                    parse_list_option(blocked_topics, "blocked_topics")
-                )
-                changes["blocked_topics"] = topics
-                if unknown:
-                    notes.append(
-                        "No article has the topic "
-                        + ", ".join(f"“{quote(t, 40)}”" for t in unknown[:10])
-                        + " (blocked anyway, in case some arrive)."
-                    )
-        except ConfigError as exc:
-            raise UserFacingError(str(exc)) from None
-        if log_channel is not None:
-            missing = missing_post_permissions(log_channel.permissions_for(guild.me))
-            if missing:
-                needed = ", ".join(f"**{p}**" for p in missing)
-                raise UserFacingError(
-                    f"I cannot post in {log_channel.mention}: I need the {needed} permission there. "
-                    "Give it to me in the channel's settings, or choose another channel."
-                )
-            changes["log_channel_id"] = log_channel.id
-        await self.bot.policy.update(guild.id, interaction.user.id, **changes)
-        details = {k.removesuffix("_id"): v for k, v in changes.items()}
-        if log_channel is not None:
-            details["log_channel"] = f"#{log_channel.name}"
-        if reset is not None:
-            details["reset"] = reset
-        await self._audit(interaction, "config", details)
+        notes = await self.actions.configure(guild, self._actor(interaction), form)
         await self._show_settings(interaction, title="Settings updated", notes=notes)
 
     @app_commands.command(name="audit")
@@ -545,14 +376,7 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Moderate n
     async def _apply_import(
         self, interaction: discord.Interaction[Any], plan: ImportPlan, file_name: str
     ) -> ImportResult:
-        result = await self.backups.apply(plan, user_id=interaction.user.id)
-        if plan.digests is not None:
-            # The scheduler sleeps until the next slot it knows of: wake it to read the new digests now.
-            self.bot.dispatch("digests_changed", plan.guild_id)
-        if plan.alerts is not None:
-            self.bot.dispatch("alerts_changed", plan.guild_id)
-        await self._audit(interaction, "import", result.audit_details(file_name))
-        return result
+        return await self.actions.apply_import(plan, self._actor(interaction), file_name)
 
     @app_commands.command(name="import")
     @app_commands.describe(file="The YAML file /admin export made")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal
@@ -19,22 +18,19 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.actors import Actor
 from bot.alerts import rules
-from bot.alerts.keywords import KeywordError, parse
+from bot.alerts.actions import ALL, AlertActions, AlertChanges, AlertForm, describe_filters
 from bot.alerts.loop import AlertLoop
-from bot.alerts.match import topic_key
-from bot.alerts.outbox import DiscordAlertOutbox, RelatedButton, channel_kind, channel_problem
+from bot.alerts.outbox import DiscordAlertOutbox, RelatedButton
 from bot.alerts.queue import PostQueue
 from bot.alerts.service import AlertService, jump_link
 from bot.app.client import NewsBot
 from bot.app.respond import reply, within_deadline
 from bot.db.alert_types import Alert, NewAlert
-from bot.db.types import Visibility
-from bot.delivery import ChannelUnavailable
 from bot.errors import UserFacingError
-from bot.guilds.backup import ConfigError, normalise_domain, split_list
 from bot.modules._checks import Refused
-from bot.modules._lookup import quote, resolve_topic, topic_choices
+from bot.modules._lookup import resolve_topic, topic_choices
 from bot.render.embeds import DEFAULT_COLOR, fit_embed
 from bot.render.text import escape_markdown
 from bot.store.limits import QUALITY
@@ -45,9 +41,6 @@ RESTART_DELAY: Final = 60
 #: Characters per `/alert list` embed (Discord allows 6,000 per message, title and footer included).
 LIST_PAGE_CHARS: Final = 5500
 MAX_CHOICES: Final = 25
-_ID_RE: Final = re.compile(r"#?\s*(\d{1,18})")
-#: What moderators can see of every article (``/alert why`` must find hidden ones too).
-ALL: Final = Visibility(include_unpublished=True)
 StyleOption = Literal["embed", "compact", "thread"]
 
 
@@ -87,19 +80,6 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def describe_filters(alert: Alert | NewAlert) -> str:
-    parts = []
-    if alert.topic:
-        parts.append(f"topic **{escape_markdown(alert.topic)}**")
-    if alert.keywords:
-        parts.append(f"keywords `{_cut(alert.keywords, 80).replace('`', 'ˋ')}`")
-    if alert.providers:
-        parts.append("from " + ", ".join(alert.providers[:5]) + ("…" if len(alert.providers) > 5 else ""))
-    if alert.min_quality:
-        parts.append(f"quality {alert.min_quality}+")
-    return ", ".join(parts)
-
-
 def style_text(alert: Alert | NewAlert) -> str:
     if alert.channel_kind == "forum":
         return "a forum post per article"
@@ -122,6 +102,7 @@ class AlertCog(
         self.queue = PostQueue()
         self._service: AlertService | None = None
         self._loop: AlertLoop | None = None
+        self._actions: AlertActions | None = None
         self._task: asyncio.Task[None] | None = None
         super().__init__()
 
@@ -151,14 +132,33 @@ class AlertCog(
             )
         return self._loop
 
+    @property
+    def actions(self) -> AlertActions:
+        """What moderators do to alerts; the web panel reaches it as ``bot.alert_actions``."""
+        if self._actions is None:
+            self._actions = AlertActions(
+                self.bot.db.alerts,
+                self.bot.db.articles,
+                self.service,
+                wake=self.loop.wake,
+                reset=self.loop.reset,
+                audit=self.bot.audit,
+                topics=lambda raw, vis: resolve_topic(self.bot, raw, vis),
+                visibility_for=self.bot.visibility_for,
+            )
+        return self._actions
+
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(RelatedButton)
         if not hasattr(self.bot, "db"):
             return  # loaded only to inspect the commands: no database, no loop
+        self.bot.alert_actions = self.actions
         self._task = asyncio.create_task(self._run(), name="alert-loop")
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(RelatedButton)
+        if self.bot.alert_actions is self._actions:
+            self.bot.alert_actions = None
         if self._task is None:
             return
         if self._task.done():
@@ -199,14 +199,7 @@ class AlertCog(
     # --- helpers ----------------------------------------------------------------------------
 
     async def _alert(self, interaction: discord.Interaction[Any], raw: str) -> Alert:
-        match = _ID_RE.fullmatch(raw.strip())
-        if match:
-            alert = await self.bot.db.alerts.get(int(match[1]))
-            if alert is not None and alert.guild_id == interaction.guild_id:
-                return alert
-        raise UserFacingError(
-            f"This server has no alert “{quote(raw, 20)}”. `/alert list` shows the alerts and their ids."
-        )
+        return await self.actions.find(interaction.guild_id or 0, raw)
 
     def _where(self, channel_id: int) -> str:
         return f"<#{channel_id}>" if self.bot.get_channel(channel_id) is not None else "a deleted channel"
@@ -214,132 +207,13 @@ class AlertCog(
     def _describe(self, alert: Alert) -> str:
         return f"**#{alert.id}** ({describe_filters(alert)}) in {self._where(alert.channel_id)}"
 
-    async def _audit(self, interaction: discord.Interaction[Any], action: str, alert: Alert, **extra: Any) -> None:
-        details: dict[str, object] = {
-            "alert": alert.id,
-            "channel": alert.channel_id,
-            "topic": alert.topic,
-            "keywords": alert.keywords,
-            "style": alert.style,
-            **extra,
-        }
-        try:
-            await self.bot.audit(interaction.guild_id or 0, interaction.user.id, action, details)
-        except Exception:
-            log.exception("auditing %s of alert %d failed", action, alert.id)
+    @staticmethod
+    def _actor(interaction: discord.Interaction[Any]) -> Actor:
+        return Actor(interaction.user.id, interaction.user.display_name)
 
     async def _answer(self, interaction: discord.Interaction[Any], text: str, *, title: str | None = None) -> None:
         embed = discord.Embed(title=title, description=text, colour=DEFAULT_COLOR)
         await reply(interaction, embed=fit_embed(embed), ephemeral=True)
-
-    # --- validation (add and edit share it) -----------------------------------------------------
-
-    async def _validate(
-        self, interaction: discord.Interaction[Any], draft: NewAlert, channel: Any
-    ) -> tuple[NewAlert, list[str]]:
-        """The alert as it will be stored, and notes for the answer; ``UserFacingError`` otherwise."""
-        assert interaction.guild is not None
-        notes: list[str] = []
-        if not draft.topic and not draft.keywords:
-            raise UserFacingError("Give a `topic`, `keywords`, or both: an alert needs something to look for.")
-        topic = draft.topic
-        if topic:
-            topic = await resolve_topic(self.bot, topic, await self.bot.visibility_for(interaction.guild.id))
-        if draft.keywords:
-            try:
-                parse(draft.keywords)
-            except KeywordError as exc:
-                raise UserFacingError(f"The keywords can't be used: {exc}") from None
-        if draft.template is not None:
-            try:
-                rules.check_template(draft.template)
-            except rules.TemplateError as exc:
-                raise UserFacingError(str(exc)) from None
-        kind = channel_kind(channel)
-        if kind is None:
-            raise UserFacingError("Alerts post in a text, announcement or forum channel.")
-        if draft.publish and kind != "announcement":
-            raise UserFacingError(
-                f"`publish` works only in an announcement channel; {channel.mention} is a {kind} channel."
-            )
-        problem = channel_problem(channel, kind, draft.style)
-        if problem is not None:
-            raise UserFacingError(
-                f"I can't post alerts there: {problem}. Give me what is missing, or pick another channel."
-            )
-        if draft.role_id is not None:
-            role = interaction.guild.get_role(draft.role_id)
-            if role is None or role.is_default():
-                raise UserFacingError("Alerts never ping @everyone: pick a role to mention instead.")
-            me = interaction.guild.me
-            if not role.mentionable and not channel.permissions_for(me).mention_everyone:
-                raise UserFacingError(
-                    f"I can't ping {role.mention}: it is not mentionable. Make it mentionable in the server's "
-                    "role settings (or give me **Mention @everyone, @here and All Roles**)."
-                )
-        forum_tags: tuple[tuple[int, str], ...] = ()
-        if kind == "forum":
-            tags = [(t.id, t.name) for t in channel.available_tags]
-            if topic:
-                mapped = [(i, n) for i, n in tags if topic_key(n) == topic_key(topic)]
-                if mapped:
-                    forum_tags = tuple(mapped[:1])
-                    notes.append(f"Topic **{escape_markdown(topic)}** → tag **{escape_markdown(mapped[0][1])}**.")
-                elif channel.flags.require_tag:
-                    raise UserFacingError(
-                        f"{channel.mention} requires a tag on every post, and none of its tags "
-                        f"({', '.join(escape_markdown(n) for _, n in tags) or 'none'}) matches the topic "
-                        f"**{escape_markdown(topic)}**. Add a tag named after the topic, or pick another channel."
-                    )
-                else:
-                    notes.append(
-                        f"Topic **{escape_markdown(topic)}** has no matching tag in {channel.mention}: its posts get "
-                        "a tag only for other topics that match one."
-                    )
-            if tags:
-                known: list[str] = []
-                unknown: list[str] = []
-                for _, name in tags:
-                    (known if await self.bot.db.articles.resolve_topic(name) else unknown).append(escape_markdown(name))
-                notes.append(
-                    "Each post gets the forum's tags named like its topics (at most 5). "
-                    + (f"Tags that match a topic: {', '.join(known[:20])}. " if known else "No tag matches a topic. ")
-                    + (f"Tags no topic matches: {', '.join(unknown[:20])}." if unknown else "")
-                )
-            else:
-                notes.append(f"{channel.mention} has no tags, so posts carry none.")
-        return (
-            NewAlert(
-                guild_id=draft.guild_id,
-                channel_id=channel.id,
-                channel_kind=kind,
-                topic=topic,
-                keywords=" ".join(draft.keywords.split()) if draft.keywords else None,
-                providers=draft.providers,
-                min_quality=draft.min_quality,
-                role_id=draft.role_id,
-                style=draft.style,
-                publish=draft.publish,
-                template=draft.template,
-                posts_per_window=draft.posts_per_window,
-                created_at=draft.created_at,
-                created_by=draft.created_by,
-                forum_tags=forum_tags,
-            ),
-            notes,
-        )
-
-    @staticmethod
-    def _providers(raw: str | None) -> tuple[str, ...]:
-        if not raw:
-            return ()
-        entries = split_list(raw)
-        if len(entries) > rules.MAX_PROVIDERS:
-            raise UserFacingError(f"At most {rules.MAX_PROVIDERS} providers per alert.")
-        try:
-            return tuple(dict.fromkeys(normalise_domain(e) for e in entries))
-        except ConfigError as exc:
-            raise UserFacingError(str(exc)) from None
 
     # --- autocomplete -----------------------------------------------------------------------
 
@@ -404,33 +278,20 @@ class AlertCog(
     ) -> None:
         """Post each new article about a topic or keywords as it arrives"""
         assert interaction.guild is not None
-        if mention is not None and mention.is_default():
-            raise UserFacingError("Alerts never ping @everyone: pick a role to mention instead.")
-        if await self.bot.db.alerts.count_for_guild(interaction.guild.id) >= rules.MAX_PER_SERVER:
-            raise UserFacingError(
-                f"This server already has {rules.MAX_PER_SERVER} alerts, the most it can have. "
-                "`/alert remove` one first."
-            )
-        draft = NewAlert(
-            guild_id=interaction.guild.id,
+        form = AlertForm(
             channel_id=channel.id,
-            channel_kind="text",
             topic=topic,
             keywords=keywords,
-            providers=self._providers(providers),
+            providers=providers,
             min_quality=min_quality,
             role_id=mention.id if mention is not None else None,
             style=style,
             publish=publish,
             template=template,
             posts_per_window=posts_per_10min,
-            created_at=self.clock(),
-            created_by=interaction.user.id,
         )
-        new, notes = await self._validate(interaction, draft, channel)
-        alert = await self.bot.db.alerts.add(new)
-        self.loop.wake()
-        await self._audit(interaction, "alert.add", alert)
+        saved = await self.actions.add(interaction.guild, self._actor(interaction), form)
+        alert, notes = saved.alert, saved.notes
         lines = [
             f"Alert **#{alert.id}**: {describe_filters(alert)}, posted in {self._where(alert.channel_id)} as "
             f"{style_text(alert)}" + (f", pinging <@&{alert.role_id}>" if alert.role_id else "") + ".",
@@ -521,76 +382,33 @@ class AlertCog(
         """Change an alert (only the options you give)"""
         assert interaction.guild is not None
         found = await self._alert(interaction, alert)
-        if mention is not None and mention.is_default():
-            raise UserFacingError("Alerts never ping @everyone: pick a role to mention instead.")
-
-        def cleared(value: str | None, current: str | None) -> str | None:
-            if value is None:
-                return current
-            return None if value.strip().casefold() in ("none", "-", "clear") else value
-
-        draft = NewAlert(
-            guild_id=found.guild_id,
-            channel_id=channel.id if channel is not None else found.channel_id,
-            channel_kind=found.channel_kind,
-            topic=cleared(topic, found.topic),
-            keywords=cleared(keywords, found.keywords),
-            providers=found.providers
-            if providers is None
-            else ()
-            if providers.strip() in ("none", "-")
-            else self._providers(providers),
-            min_quality=found.min_quality if min_quality is None else min_quality,
-            role_id=None if no_mention else (mention.id if mention is not None else found.role_id),
-            style=style or found.style,
-            publish=found.publish if publish is None else publish,
-            template=cleared(template, found.template),
-            posts_per_window=posts_per_10min or found.posts_per_window,
-            created_at=found.created_at,
-            created_by=found.created_by,
+        given = AlertChanges(
+            channel_id=channel.id if channel is not None else None,
+            topic=topic,
+            keywords=keywords,
+            providers=providers,
+            min_quality=min_quality,
+            role_id=mention.id if mention is not None else None,
+            no_mention=no_mention,
+            style=style,
+            publish=publish,
+            template=template,
+            posts_per_window=posts_per_10min,
         )
-        target = interaction.guild.get_channel(draft.channel_id)
-        if target is None:
-            raise UserFacingError("The alert's channel was deleted: give a new `channel`.")
-        new, notes = await self._validate(interaction, draft, target)
-        changes = {
-            name: getattr(new, name)
-            for name in (
-                "channel_id",
-                "channel_kind",
-                "topic",
-                "keywords",
-                "providers",
-                "min_quality",
-                "role_id",
-                "style",
-                "publish",
-                "template",
-                "posts_per_window",
-                "forum_tags",
-            )
-            if getattr(new, name) != getattr(found, name)
-        }
-        updated = await self.bot.db.alerts.update(found.id, **changes)
-        if updated is None:
-            raise UserFacingError("That alert was removed meanwhile.")
-        self.loop.reset(found.id)
-        self.loop.wake()
-        await self._audit(interaction, "alert.edit", updated, changed=sorted(changes))
-        what = ", ".join(f"`{c}`" for c in sorted(changes)) or "nothing (the values were the same)"
-        await self._answer(interaction, "\n".join([f"Changed {what} of alert {self._describe(updated)}.", *notes]))
+        saved = await self.actions.edit(interaction.guild, self._actor(interaction), found, given)
+        what = ", ".join(f"`{c}`" for c in saved.changed) or "nothing (the values were the same)"
+        await self._answer(
+            interaction, "\n".join([f"Changed {what} of alert {self._describe(saved.alert)}.", *saved.notes])
+        )
 
     @app_commands.command(name="pause")
     @app_commands.describe(alert="The alert (start typing its topic or id)")
     @app_commands.autocomplete(alert=alert_autocomplete)
     async def pause(self, interaction: discord.Interaction[NewsBot], alert: app_commands.Range[str, 1, 100]) -> None:
         """Stop an alert for now (its settings are kept)"""
+        assert interaction.guild is not None
         found = await self._alert(interaction, alert)
-        if found.paused:
-            raise UserFacingError(f"Alert {self._describe(found)} is already paused. `/alert resume` restarts it.")
-        reason = f"by {escape_markdown(interaction.user.display_name)}"
-        await self.bot.db.alerts.set_paused(found.id, paused=True, reason=reason)
-        await self._audit(interaction, "alert.pause", found)
+        await self.actions.pause(interaction.guild, self._actor(interaction), found)
         await self._answer(
             interaction,
             f"Paused alert {self._describe(found)}. Articles arriving meanwhile are skipped; "
@@ -604,17 +422,7 @@ class AlertCog(
         """Start a paused alert again"""
         assert interaction.guild is not None
         found = await self._alert(interaction, alert)
-        if not found.paused:
-            raise UserFacingError(f"Alert {self._describe(found)} is not paused.")
-        problem = DiscordAlertOutbox(self.bot, self.queue).problem(found)
-        if problem is not None:
-            raise UserFacingError(
-                f"Alert {self._describe(found)} stays paused: {problem}. Fix that, or `/alert edit` it."
-            )
-        await self.bot.db.alerts.set_paused(found.id, paused=False, reason=None)
-        self.loop.reset(found.id)
-        self.loop.wake()
-        await self._audit(interaction, "alert.resume", found)
+        await self.actions.resume(interaction.guild, self._actor(interaction), found)
         await self._answer(interaction, f"Resumed alert {self._describe(found)}.")
 
     @app_commands.command(name="remove")
@@ -622,10 +430,9 @@ class AlertCog(
     @app_commands.autocomplete(alert=alert_autocomplete)
     async def remove(self, interaction: discord.Interaction[NewsBot], alert: app_commands.Range[str, 1, 100]) -> None:
         """Delete an alert"""
+        assert interaction.guild is not None
         found = await self._alert(interaction, alert)
-        await self.bot.db.alerts.remove(found.id)
-        self.service.forget(found.id)
-        await self._audit(interaction, "alert.remove", found)
+        await self.actions.remove(interaction.guild, self._actor(interaction), found)
         await self._answer(interaction, f"Removed alert {self._describe(found)}. Nothing more will be posted.")
 
     @app_commands.command(name="test")
@@ -633,24 +440,12 @@ class AlertCog(
     @app_commands.autocomplete(alert=alert_autocomplete)
     async def test(self, interaction: discord.Interaction[NewsBot], alert: app_commands.Range[str, 1, 100]) -> None:
         """Post the newest matching article now, marked as a test"""
+        assert interaction.guild is not None
         found = await self._alert(interaction, alert)
-        vis = await self.bot.visibility_for(found.guild_id)
-        if found.topic:
-            page = await self.bot.db.articles.latest(topic=found.topic, vis=vis, limit=100)
-        else:
-            words = " ".join(
-                t.words[0] for c in parse(found.keywords or "").clauses if not c.excluded for t in c.terms[:1]
-            )
-            page = await self.bot.db.articles.search(words, vis=vis, limit=100)
-        articles = [a for a in [await self.bot.db.articles.get(i.id, vis) for i in page.items] if a is not None]
-        try:
-            outcome = await within_deadline(interaction, self.service.test_post(found, articles), ephemeral=True)
-        except ChannelUnavailable as exc:
-            raise UserFacingError(f"I can't post alert **#{found.id}**: {exc.reason}.") from None
-        if outcome.kind != "posted":
-            raise UserFacingError(f"No recent article matches alert {self._describe(found)}: nothing was posted.")
+        outcome = await within_deadline(
+            interaction, self.actions.test(interaction.guild, self._actor(interaction), found), ephemeral=True
+        )
         link = f"https://discord.com/channels/{found.guild_id}/{found.channel_id}/{outcome.message_id}"
-        await self._audit(interaction, "alert.test", found)
         await self._answer(
             interaction,
             f"Posted a test of alert {self._describe(found)}: “{escape_markdown(_cut(outcome.detail, 100))}” "
@@ -663,20 +458,16 @@ class AlertCog(
     async def why(self, interaction: discord.Interaction[NewsBot], article: app_commands.Range[str, 1, 200]) -> None:
         """Why an article was or was not posted by each alert"""
         assert interaction.guild is not None
-        found = await self.bot.db.articles.get(article.strip(), ALL)
-        if found is None:
-            raise UserFacingError(f"There is no article “{quote(article, 60)}”. Pick one from the suggestions.")
-        alerts = await self.bot.db.alerts.for_guild(interaction.guild.id)
-        if not alerts:
-            raise UserFacingError("This server has no alerts. `/alert add` creates one.")
+        found = await self.actions.article(article)
+        answers = await self.actions.why(interaction.guild.id, found)
         lines = []
-        for alert in alerts:
-            answer = await self.service.why(alert, found)
+        for answer in answers:
+            alert_ = answer.alert
             if answer.posted:
                 link = f" ([jump]({answer.link}))" if answer.link else ""
-                lines.append(f"**#{alert.id}**: ✅ {answer.detail}{link}")
+                lines.append(f"**#{alert_.id}**: ✅ {answer.detail}{link}")
             else:
-                lines.append(f"**#{alert.id}**: not posted: {escape_markdown(answer.detail)}")
+                lines.append(f"**#{alert_.id}**: not posted: {escape_markdown(answer.detail)}")
         title = f"Why “{_cut(found.title, 80)}”"
         await self._answer(interaction, "\n".join(lines), title=title)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 from datetime import datetime, timedelta
 from typing import Any, Final, Literal
 
@@ -17,32 +16,26 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.actors import Actor
 from bot.app.client import NewsBot
 from bot.app.respond import reply, within_deadline
-from bot.db.digest_types import Digest, NewDigest
-from bot.digests.limits import DEFAULT_ITEMS, MAX_ITEMS, MAX_PER_SERVER, MIN_ITEMS, WEEKDAY_NAMES
-from bot.digests.schedule import next_slot, schedule_for, timezone_suggestions
+from bot.db.digest_types import Digest
+from bot.digests.actions import DigestActions, DigestForm
+from bot.digests.limits import DEFAULT_ITEMS, MAX_ITEMS, MIN_ITEMS, WEEKDAY_NAMES
+from bot.digests.schedule import next_slot, timezone_suggestions
 from bot.digests.scheduler import Scheduler, SystemClock
-from bot.digests.service import (
-    ChannelUnavailable,
-    DigestService,
-    DiscordOutbox,
-    channel_problem,
-    schedule_of,
-)
+from bot.digests.service import DigestService, DiscordOutbox, schedule_of
 from bot.errors import UserFacingError
 from bot.modules._checks import Refused
-from bot.modules._lookup import quote, resolve_topic, topic_choices
+from bot.modules._lookup import resolve_topic, topic_choices
 from bot.render.embeds import DEFAULT_COLOR, fit_embed
 from bot.render.limits import MAX_CHOICES, choice_name
 from bot.render.text import escape_markdown, masked_link
-from bot.store.keys import topic_key
 from bot.store.limits import QUALITY
 
 log = logging.getLogger(__name__)
 
 RESTART_DELAY: Final = 60
-_ID_RE: Final = re.compile(r"#?\s*(\d{1,18})")
 
 
 def timestamp(moment: datetime, style: str = "F") -> str:
@@ -88,6 +81,7 @@ class DigestCog(
         self.bot = bot
         self._service: DigestService | None = None
         self._scheduler: Scheduler | None = None
+        self._actions: DigestActions | None = None
         self._task: asyncio.Task[None] | None = None
         super().__init__()
 
@@ -117,12 +111,30 @@ class DigestCog(
             )
         return self._scheduler
 
+    @property
+    def actions(self) -> DigestActions:
+        """What moderators do to digests; the web panel reaches it as ``bot.digest_actions``."""
+        if self._actions is None:
+            self._actions = DigestActions(
+                self.bot.db.digests,
+                self.service,
+                now=self._now,
+                wake=self.scheduler.wake,
+                audit=self.bot.audit,
+                topics=lambda raw, vis: resolve_topic(self.bot, raw, vis),
+                visibility_for=self.bot.visibility_for,
+            )
+        return self._actions
+
     async def cog_load(self) -> None:
         if not hasattr(self.bot, "db"):
             return  # extensions loaded only to inspect the commands: no database, no loop
+        self.bot.digest_actions = self.actions
         self._task = asyncio.create_task(self._run(), name="digest-scheduler")
 
     async def cog_unload(self) -> None:
+        if self.bot.digest_actions is self._actions:
+            self.bot.digest_actions = None
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -164,26 +176,11 @@ class DigestCog(
         return self.scheduler.clock.now()
 
     async def _digest(self, interaction: discord.Interaction[Any], raw: str) -> Digest:
-        """The option's value is an id when picked from autocomplete; a typed topic name also works
-        when exactly one of the server's digests has that topic."""
-        match = _ID_RE.fullmatch(raw.strip())
-        if match:
-            digest = await self.bot.db.digests.get(int(match[1]))
-            if digest is not None and digest.guild_id == interaction.guild_id:
-                return digest
-        elif interaction.guild_id is not None:
-            wanted = topic_key(raw)
-            found = [
-                d for d in await self.bot.db.digests.for_guild(interaction.guild_id) if topic_key(d.topic) == wanted
-            ]
-            if len(found) == 1:
-                return found[0]
-            if found:
-                ids = ", ".join(f"#{d.id}" for d in found)
-                raise UserFacingError(f"Several digests are about {quote(raw, 40)} ({ids}): pick one by its id.")
-        raise UserFacingError(
-            f"This server has no digest “{quote(raw, 20)}”. `/digest list` shows the digests and their ids."
-        )
+        return await self.actions.find(interaction.guild_id or 0, raw)
+
+    @staticmethod
+    def _actor(interaction: discord.Interaction[Any]) -> Actor:
+        return Actor(interaction.user.id, interaction.user.display_name)
 
     def _channel_name(self, channel_id: int) -> str:
         channel = self.bot.get_channel(channel_id)
@@ -191,19 +188,6 @@ class DigestCog(
 
     def _describe(self, digest: Digest) -> str:
         return f"**#{digest.id}** · {escape_markdown(digest.topic)} in {self._channel_name(digest.channel_id)}"
-
-    async def _audit(self, interaction: discord.Interaction[Any], action: str, digest: Digest, **extra: Any) -> None:
-        details: dict[str, object] = {
-            "digest": digest.id,
-            "topic": digest.topic,
-            "channel": digest.channel_id,
-            "schedule": schedule_of(digest).describe(),
-            **extra,
-        }
-        try:
-            await self.bot.audit(interaction.guild_id or 0, interaction.user.id, action, details)
-        except Exception:
-            log.exception("auditing %s of digest %d failed", action, digest.id)
 
     async def _answer(self, interaction: discord.Interaction[Any], text: str, *, title: str | None = None) -> None:
         embed = discord.Embed(title=title, description=text, colour=DEFAULT_COLOR)
@@ -263,48 +247,18 @@ class DigestCog(
     ) -> None:
         """Post a digest of one topic in a channel on a schedule"""
         assert interaction.guild is not None  # interaction_check
-        topic_name = await resolve_topic(self.bot, topic, await self.bot.visibility_for(interaction.guild.id))
-        now = self._now()
-        try:
-            schedule = schedule_for(time, timezone, days, created_at=now)
-        except ValueError as exc:
-            message = str(exc)
-            raise UserFacingError(message[:1].upper() + message[1:] + ".") from None
-        problem = channel_problem(interaction.guild.get_channel(channel.id) or channel)
-        if problem is not None:
-            raise UserFacingError(
-                f"I can't post digests there: {problem}. Give me what is missing there, or pick another channel."
-            )
-        if await self.bot.db.digests.count_for_guild(interaction.guild.id) >= MAX_PER_SERVER:
-            raise UserFacingError(
-                f"This server already has {MAX_PER_SERVER} digests, the most it can have. `/digest remove` one first."
-            )
-        digest = await self.bot.db.digests.add(
-            NewDigest(
-                guild_id=interaction.guild.id,
-                channel_id=channel.id,
-                topic=topic_name,
-                at_time=f"{schedule.time:%H:%M}",
-                timezone=schedule.timezone,
-                cadence=schedule.cadence,
-                weekday=schedule.weekday,
-                min_quality=min_quality,
-                max_items=max_items,
-                created_at=now,
-                created_by=interaction.user.id,
-            )
-        )
-        self.scheduler.wake()
-        await self._audit(interaction, "digest.add", digest, min_quality=min_quality, max_items=max_items)
-        first = next_slot(schedule, now)
+        form = DigestForm(channel.id, topic, time, timezone, days, min_quality, max_items)
+        added = await self.actions.add(interaction.guild, self._actor(interaction), form)
+        digest, first = added.digest, added.first
         lines = [
-            f"Digest **#{digest.id}**: **{escape_markdown(topic_name)}** in {channel.mention}, {schedule.describe()}.",
+            f"Digest **#{digest.id}**: **{escape_markdown(digest.topic)}** in {channel.mention}, "
+            f"{added.schedule.describe()}.",
             f"First run: {timestamp(first)} ({timestamp(first, 'R')}).",
             f"Up to {max_items} new articles each time"
             + (f", quality {min_quality} or more" if min_quality else "")
             + "; nothing is posted when there is nothing new.",
         ]
-        if not channel.permissions_for(interaction.guild.me).read_message_history:
+        if added.no_history:
             lines.append(
                 "Tip: give me **Read Message History** there, so after a crash I can check what I already posted."
             )
@@ -330,11 +284,9 @@ class DigestCog(
     @app_commands.autocomplete(digest=digest_autocomplete)
     async def remove(self, interaction: discord.Interaction[NewsBot], digest: app_commands.Range[str, 1, 100]) -> None:
         """Delete a digest"""
+        assert interaction.guild is not None
         found = await self._digest(interaction, digest)
-        await self.bot.db.digests.remove(found.id)
-        self.service.forget(found.id)
-        self.scheduler.wake()
-        await self._audit(interaction, "digest.remove", found)
+        await self.actions.remove(interaction.guild, self._actor(interaction), found)
         await self._answer(interaction, f"Removed digest {self._describe(found)}. Nothing more will be posted.")
 
     @app_commands.command(name="pause")
@@ -342,14 +294,9 @@ class DigestCog(
     @app_commands.autocomplete(digest=digest_autocomplete)
     async def pause(self, interaction: discord.Interaction[NewsBot], digest: app_commands.Range[str, 1, 100]) -> None:
         """Stop posting a digest for now (its settings are kept)"""
+        assert interaction.guild is not None
         found = await self._digest(interaction, digest)
-        if found.paused:
-            raise UserFacingError(f"Digest {self._describe(found)} is already paused. `/digest resume` restarts it.")
-        await self.bot.db.digests.set_paused(
-            found.id, paused=True, reason=f"by {escape_markdown(interaction.user.display_name)}"
-        )
-        self.scheduler.wake()
-        await self._audit(interaction, "digest.pause", found)
+        await self.actions.pause(interaction.guild, self._actor(interaction), found)
         await self._answer(interaction, f"Paused digest {self._describe(found)}. `/digest resume` restarts it.")
 
     @app_commands.command(name="resume")
@@ -359,19 +306,7 @@ class DigestCog(
         """Start posting a paused digest again"""
         assert interaction.guild is not None
         found = await self._digest(interaction, digest)
-        if not found.paused:
-            raise UserFacingError(f"Digest {self._describe(found)} is not paused.")
-        problem = channel_problem(interaction.guild.get_channel(found.channel_id))
-        if problem is not None:
-            raise UserFacingError(
-                f"Digest {self._describe(found)} stays paused: {problem}. Fix that, or remove the digest and add it "
-                "again for another channel."
-            )
-        now = self._now()
-        await self.service.resume(found, now)
-        self.scheduler.wake()
-        await self._audit(interaction, "digest.resume", found)
-        when = next_slot(schedule_of(found), now)
+        when = await self.actions.resume(interaction.guild, self._actor(interaction), found)
         await self._answer(
             interaction,
             f"Resumed digest {self._describe(found)}. Next run: {timestamp(when)} ({timestamp(when, 'R')}).",
@@ -383,7 +318,7 @@ class DigestCog(
     async def preview(self, interaction: discord.Interaction[NewsBot], digest: app_commands.Range[str, 1, 100]) -> None:
         """Show privately what a digest would post now"""
         found = await self._digest(interaction, digest)
-        composed = await within_deadline(interaction, self.service.preview(found, self._now()), ephemeral=True)
+        composed = await within_deadline(interaction, self.actions.preview(found), ephemeral=True)
         note = (
             f"Preview of digest **#{found.id}**: this is what it would post in "
             f"{self._channel_name(found.channel_id)} now. Nothing was posted."
@@ -398,18 +333,11 @@ class DigestCog(
     @app_commands.autocomplete(digest=digest_autocomplete)
     async def send(self, interaction: discord.Interaction[NewsBot], digest: app_commands.Range[str, 1, 100]) -> None:
         """Post a digest now (its articles count as delivered)"""
+        assert interaction.guild is not None
         found = await self._digest(interaction, digest)
-        try:
-            outcome = await within_deadline(interaction, self.service.send_now(found, self._now()), ephemeral=True)
-        except ChannelUnavailable as exc:
-            self.scheduler.wake()
-            raise UserFacingError(f"I can't post digest **#{found.id}**: {exc.reason}.") from None
-        if outcome.kind != "posted":
-            raise UserFacingError(
-                f"Nothing new for digest {self._describe(found)}: every recent article was already posted. "
-                "Nothing was sent."
-            )
-        await self._audit(interaction, "digest.send", found, articles=outcome.count)
+        outcome = await within_deadline(
+            interaction, self.actions.send_now(interaction.guild, self._actor(interaction), found), ephemeral=True
+        )
         channel = self.bot.get_channel(found.channel_id)
         jump = f"https://discord.com/channels/{found.guild_id}/{found.channel_id}/{outcome.message_id}"
         link = f" ({masked_link('jump', jump, limit=10)})" if channel is not None and outcome.message_id else ""

@@ -24,8 +24,11 @@ from typing import TYPE_CHECKING, Protocol
 import discord
 
 if TYPE_CHECKING:
+    from bot.alerts.actions import AlertActions
     from bot.content.catalog import Catalog
     from bot.db import DatabaseHandle as Database
+    from bot.digests.actions import DigestActions
+    from bot.guilds.actions import GuildActions
     from bot.guilds.policy import Policy
     from bot.settings import Settings
 
@@ -41,9 +44,15 @@ class PanelBot(Protocol):
     settings: Settings
     db: Database
     catalog: Catalog
+    #: Set while the /digest and /alert cogs run (they own the loops a change wakes).
+    digest_actions: DigestActions | None
+    alert_actions: AlertActions | None
 
     @property
     def policy(self) -> Policy: ...
+
+    @property
+    def guild_actions(self) -> GuildActions: ...
 
     def get_guild(self, guild_id: int, /) -> discord.Guild | None: ...
 

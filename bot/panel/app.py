@@ -26,6 +26,7 @@ from bot.panel.access import MemberAccess, PanelBot
 from bot.panel.discord_oauth import DiscordLoginError, DiscordOAuth
 from bot.panel.security import (
     COOKIE,
+    FLASH_COOKIE,
     SECURITY_HEADERS,
     SESSION_SECONDS,
     RateLimiter,
@@ -88,6 +89,27 @@ class Panel:
 
     def message(self, request: web.Request, status: int, title: str, text: str) -> web.Response:
         return self.render(request, "message.html", status=status, title=title, text=text)
+
+    def flash(self, request: web.Request, response: web.StreamResponse, text: str) -> None:
+        """Show ``text`` once, on the next page this browser loads (after a redirect)."""
+        session = self.session(request)
+        if session is None:
+            return
+        response.set_cookie(
+            FLASH_COOKIE,
+            self.codec.flash_dumps(session, text),
+            max_age=300,
+            path="/panel",
+            httponly=True,
+            samesite="Lax",
+            secure=self.web.secure_cookies,
+        )
+
+    def take_flash(self, request: web.Request) -> str | None:
+        return self.codec.flash_loads(self.session(request), request.cookies.get(FLASH_COOKIE))
+
+    def clear_flash(self, response: web.StreamResponse) -> None:
+        response.del_cookie(FLASH_COOKIE, path="/panel", httponly=True, samesite="Lax", secure=self.web.secure_cookies)
 
     def set_session(self, response: web.StreamResponse, session: Session) -> None:
         response.set_cookie(

@@ -11,6 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.panel.access import PanelBot
+from bot.panel.actions import ServerActions
 from bot.panel.app import PANEL, Panel, security_headers
 from bot.panel.public import PublicPages
 from bot.panel.servers import ServerPages
@@ -37,7 +38,21 @@ def mount_panel(app: web.Application, bot: PanelBot, web_settings: WebSettings, 
     app.router.add_post("/logout", panel.logout)
     app.router.add_get("/panel", servers.list)
     app.router.add_get("/panel/{guild_id}", servers.server)
-    # Actions (add/edit/pause/remove digests and alerts, settings, hide/unhide, import/export) come
-    # here as POST routes on ServerPages, each checking the CSRF token and `access.managed_guild(...,
-    # fresh=True)` and calling the same service function as the slash command.
+    # Actions: POST forms, each checking the CSRF token and `access.managed_guild(..., fresh=True)`
+    # and calling the same service as the slash command (see bot.panel.actions).
+    actions = ServerActions(panel, servers)
+    base = "/panel/{guild_id}"
+    app.router.add_post(base + "/settings", actions.settings)
+    app.router.add_post(base + "/hide", actions.hide)
+    app.router.add_post(base + "/unhide", actions.unhide)
+    app.router.add_post(base + "/digests", actions.add_digest)
+    app.router.add_get(base + r"/digests/{item_id:\d+}/preview", actions.preview_digest)
+    app.router.add_post(base + r"/digests/{item_id:\d+}/{action:pause|resume|remove|send}", actions.digest_action)
+    app.router.add_post(base + "/alerts", actions.add_alert)
+    app.router.add_get(base + r"/alerts/{item_id:\d+}", actions.edit_alert_page)
+    app.router.add_post(base + r"/alerts/{item_id:\d+}", actions.edit_alert)
+    app.router.add_post(base + r"/alerts/{item_id:\d+}/{action:pause|resume|remove|test}", actions.alert_action)
+    app.router.add_get(base + "/why", actions.why)
+    app.router.add_post(base + "/export", actions.export)
+    app.router.add_post(base + "/import", actions.import_)
     return panel

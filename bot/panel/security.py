@@ -27,6 +27,9 @@ from aiohttp import web
 from bot.settings import Secret
 
 COOKIE = "newsbot_session"
+#: A one-time message shown after an action (post/redirect/get), signed and tied to the session.
+FLASH_COOKIE = "newsbot_flash"
+MAX_FLASH_CHARS = 1000
 #: A login lasts this long; permissions are re-checked on every request meanwhile regardless.
 SESSION_SECONDS = 8 * 3600
 #: A login must come back from Discord within this time.
@@ -78,6 +81,7 @@ class SessionCodec:
         raw = secret.reveal().encode()
         self._key = hmac.new(raw, b"newsbot panel session v1", hashlib.sha256).digest()
         self._csrf_key = hmac.new(raw, b"newsbot panel csrf v1", hashlib.sha256).digest()
+        self._flash_key = hmac.new(raw, b"newsbot panel flash v1", hashlib.sha256).digest()
         self._clock = clock
 
     def now(self) -> float:
@@ -124,6 +128,24 @@ class SessionCodec:
             and isinstance(token, str)
             and hmac.compare_digest(token.encode(), self.csrf_token(session).encode())
         )
+
+    def flash_dumps(self, session: Session, text: str) -> str:
+        payload = _b64(text[:MAX_FLASH_CHARS].encode())
+        mac = hmac.new(self._flash_key, f"{session.sid}.{payload}".encode(), hashlib.sha256).digest()
+        return f"{payload}.{_b64(mac)}"
+
+    def flash_loads(self, session: Session | None, cookie: str | None) -> str | None:
+        """The message, if the cookie was made for this session (no one can plant a message)."""
+        if session is None or not cookie or len(cookie) > 4096:
+            return None
+        payload, _, signature = cookie.partition(".")
+        mac = hmac.new(self._flash_key, f"{session.sid}.{payload}".encode(), hashlib.sha256).digest()
+        try:
+            if not hmac.compare_digest(_unb64(signature), mac):
+                return None
+            return _unb64(payload).decode()
+        except (ValueError, binascii.Error):
+            return None
 
     def _sign(self, payload: str) -> bytes:
         return hmac.new(self._key, payload.encode(), hashlib.sha256).digest()

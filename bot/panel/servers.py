@@ -1,5 +1,5 @@
-"""The control panel: the member's servers, and one server's settings, hidden articles, digests
-and audit log (read-only for now; see ``routes.mount_panel`` for where the actions go).
+"""The control panel: the member's servers, and one server's page: settings, hidden articles,
+digests, alerts and the audit log, with the forms of ``bot.panel.actions`` on it.
 
 Every request re-checks Manage Server through ``MemberAccess`` (the bot's own view of the member),
 whatever the login said.
@@ -8,17 +8,25 @@ whatever the login said.
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import discord
 from aiohttp import web
 
+from bot.alerts import rules
+from bot.alerts.outbox import channel_kind
+from bot.db.alert_types import Alert
 from bot.db.digest_types import Digest
+from bot.digests.limits import DEFAULT_ITEMS, MAX_ITEMS, MIN_ITEMS
+from bot.digests.schedule import CADENCES
 from bot.guilds.policy import ServerPolicy
 from bot.panel.app import Panel
-from bot.panel.security import Session
+from bot.panel.security import FLASH_COOKIE, Session
 from bot.render.admin import MAX_DETAIL_CHARS, SettingsView
 from bot.render.text import single_line, truncate
+from bot.store.limits import QUALITY
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +36,12 @@ AUDIT_SHOWN = 25
 @dataclass(frozen=True, slots=True)
 class DigestRow:
     digest: Digest
+    channel: str
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRow:
+    alert: Alert
     channel: str
 
 
@@ -69,21 +83,79 @@ class ServerPages:
                 "Not allowed",
                 "You need the Manage Server permission in that server, and newsbot must be in it.",
             )
+        return await self.page(request, guild)
+
+    async def page(
+        self,
+        request: web.Request,
+        guild: discord.Guild,
+        *,
+        status: int = 200,
+        form: str | None = None,
+        errors: Mapping[str, str] | None = None,
+        values: Mapping[str, str] | None = None,
+        problem: str | None = None,
+    ) -> web.Response:
+        """The server page; after a refused action, ``form`` names the form to show again with
+        ``errors`` next to its fields, what was typed (``values``) kept, and ``problem`` above it."""
         bot = self.panel.bot
         policy = await bot.policy.for_guild(guild.id)
         hidden = await bot.db.guilds.hidden(guild.id)
         digests = [DigestRow(d, _channel_name(guild, d.channel_id)) for d in await bot.db.digests.for_guild(guild.id)]
+        alerts = [AlertRow(a, _channel_name(guild, a.channel_id)) for a in await bot.db.alerts.for_guild(guild.id)]
         audit = await bot.db.audit.latest(guild.id, AUDIT_SHOWN)
-        return self.panel.render(
+        response = self.panel.render(
             request,
             "server.html",
+            status=status,
             title=guild.name,
             guild=guild,
             settings=_settings_view(guild, policy, len(hidden)),
+            current=policy.settings,
             hidden=hidden,
             digests=digests,
+            alerts=alerts,
             audit=[(entry, {k: _detail(v) for k, v in entry.details.items()}) for entry in audit],
+            text_channels=sorted(guild.text_channels, key=lambda c: c.position),
+            alert_channels=alert_channels(guild),
+            roles=[r for r in guild.roles if not r.is_default()],
+            quality=QUALITY,
+            items=(MIN_ITEMS, MAX_ITEMS, DEFAULT_ITEMS),
+            posts=(rules.MIN_POSTS_PER_WINDOW, rules.MAX_POSTS_PER_WINDOW, rules.DEFAULT_POSTS_PER_WINDOW),
+            styles=rules.STYLES,
+            cadences=CADENCES,
+            form=form,
+            errors=dict(errors or {}),
+            values=dict(values or {}),
+            problem=web_text(problem, guild) if problem else None,
+            notice=self.panel.take_flash(request),
         )
+        if FLASH_COOKIE in request.cookies:
+            self.panel.clear_flash(response)
+        return response
+
+
+def alert_channels(guild: discord.Guild) -> list[discord.abc.GuildChannel]:
+    return sorted((c for c in guild.channels if channel_kind(c) is not None), key=lambda c: c.position)
+
+
+_MENTION = re.compile(r"<#(\d{1,20})>|<@&(\d{1,20})>")
+_ESCAPE = re.compile(r"\\([\\*_`~|>#\[\]()-])")
+
+
+def web_text(text: str, guild: discord.Guild | None) -> str:
+    """A service's answer (written for Discord) as plain text for a page: no ``**``/backticks, no
+    backslash escapes, channel and role mentions by name. The template escapes the result."""
+
+    def name(match: re.Match[str]) -> str:
+        if match[1]:
+            channel = guild.get_channel(int(match[1])) if guild is not None else None
+            return f"#{channel.name}" if channel is not None else "#deleted-channel"
+        role = guild.get_role(int(match[2])) if guild is not None else None
+        return f"@{role.name}" if role is not None else "@deleted-role"
+
+    text = _MENTION.sub(name, text).replace("**", "").replace("`", "")
+    return _ESCAPE.sub(r"\1", text)
 
 
 def _channel_name(guild: discord.Guild, channel_id: int | None) -> str:

@@ -8,6 +8,9 @@ Two rules, kept apart because they answer different questions:
   the same topic everywhere.
 - :func:`plain_words`: whether a query matches a title, and whether two titles tell one story.
   Accents, case, punctuation and spacing are ignored.
+
+And how a typed provider (``"https://WWW.Example.com/x"``) becomes the domain articles carry
+(:func:`domain_key`), for server blocks, alerts and backups alike.
 """
 
 from __future__ import annotations
@@ -15,9 +18,32 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["plain_words", "topic_key"]
+__all__ = ["domain_key", "plain_words", "split_list", "topic_key"]
 
 _NON_WORD = re.compile(r"[\W_]+")
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_DOMAIN = re.compile(rf"{_LABEL}(?:\.{_LABEL})+")
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://")
+
+
+def split_list(text: str) -> list[str]:
+    """``"a, b ,,c"`` -> ``["a", "b", "c"]`` (commas or new lines separate entries)."""
+    return [part.strip() for part in re.split(r"[,\n]", text) if part.strip()]
+
+
+def domain_key(raw: str) -> str:
+    """``"https://WWW.Example.com/path"`` -> ``"www.example.com"``; ``ValueError`` (a message to show)
+    when it is not a domain."""
+    text = _SCHEME.sub("", raw.strip().lower()).split("/", 1)[0].rstrip(".")
+    problem = f"“{raw.strip()[:60]}” is not a domain (for example: example.com)."
+    if not text.isascii():
+        try:
+            text = text.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise ValueError(problem) from None
+    if len(text) > 253 or not _DOMAIN.fullmatch(text):
+        raise ValueError(problem)
+    return text
 
 
 def topic_key(name: str) -> str:

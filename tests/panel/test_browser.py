@@ -195,3 +195,78 @@ async def test_public_pages_in_the_browser(site: Site, driver: Any, shots: Path)
         assert _csp_errors(driver) == []
 
     await run(flow)
+
+
+def _fill(driver: Any, form_id: str, values: dict[str, str]) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    form = driver.find_element(By.ID, form_id)
+    if form.find_elements(By.XPATH, "ancestor::details[not(@open)]"):
+        form.find_element(By.XPATH, "ancestor::details/summary").click()
+    for name, value in values.items():
+        field = form.find_element(By.NAME, name)
+        if field.tag_name == "select":
+            Select(field).select_by_visible_text(value)
+        else:
+            field.clear()
+            field.send_keys(value)
+
+
+async def test_moderator_creates_a_digest_and_an_alert_from_the_page(site: Site, driver: Any, shots: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    channel = site.guild.channel_named("news")
+
+    def create() -> None:
+        _log_in(driver, site, site.moderator.id)
+        driver.get(f"{site.base}/panel/{site.guild.id}")
+        # A mistake first: the message shows next to the field, what was typed stays.
+        _fill(driver, "digest-form", {"channel": "#news", "topic": "Space", "time": "8 am", "timezone": "Europe/Paris"})
+        driver.find_element(By.ID, "add-digest").click()
+        _settle(driver, site.base)
+        assert "is not a time" in driver.find_element(By.ID, "digest-time-error").text
+        assert driver.find_element(By.ID, "d-timezone").get_attribute("value") == "Europe/Paris"
+        driver.save_screenshot(str(shots / "panel-form-error.png"))
+        _fill(driver, "digest-form", {"time": "07:30"})
+        driver.find_element(By.ID, "add-digest").click()
+        _settle(driver, site.base)
+        assert "Digest #1 scheduled: Space" in _text(driver)
+        _fill(driver, "alert-form", {"channel": "#news", "topic": "Security"})
+        driver.find_element(By.ID, "add-alert").click()
+        _settle(driver, site.base)
+        assert "Alert #1 created" in _text(driver)
+        driver.save_screenshot(str(shots / "panel-actions.png"))
+        driver.find_element(By.XPATH, "//button[@aria-label='Test alert #1']").click()
+        _settle(driver, site.base)
+        assert "Posted a test of alert #1" in _text(driver)
+        assert _csp_errors(driver) == []
+
+    await run(create)
+    # Discord sees both: the test post in the channel, the digest in /digest list.
+    assert any(
+        "Security" in str(m.embeds) or "test" in m.content.lower() for m in site.emulator.channel_messages(channel)
+    )
+    result = await site.emulator.send_slash_command(site.guild, channel, site.moderator, "digest", subcommand="list")
+    fields = (await result.original_message()).embeds[0]["fields"]
+    assert any(f["name"].startswith("#1 · Space") and "07:30" in f["name"] for f in fields)
+    entries = await site.bot.db.audit.latest(site.guild.id, 5)
+    assert {e.action for e in entries} >= {"digest.add", "alert.add", "alert.test"}
+    assert all(e.details.get("via") == "web" and e.user_id == site.moderator.id for e in entries)
+
+
+async def test_a_tampered_form_is_refused(site: Site, driver: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    def flow() -> None:
+        _log_in(driver, site, site.moderator.id)
+        driver.get(f"{site.base}/panel/{site.guild.id}")
+        _fill(driver, "hide-form", {"article": HOSTILE_ID})
+        token = driver.find_element(By.CSS_SELECTOR, "#hide-form input[name=csrf]")
+        driver.execute_script("arguments[0].value = arguments[0].value.replace(/.$/, 'x')", token)
+        driver.find_element(By.CSS_SELECTOR, "#hide-form button[type=submit]").click()
+        _settle(driver, site.base)
+        assert "did not come from this site" in _text(driver)
+
+    await run(flow)
+    assert await site.bot.db.guilds.hidden(site.guild.id) == []
