@@ -5,9 +5,7 @@ forgetting everything."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
-import sqlite3
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 
@@ -18,8 +16,7 @@ from bot.db import Database, DatabaseHandle
 from bot.db.follow_types import DeliveryConflict, NewFollow
 from bot.db.types import Visibility
 from bot.follows import rules
-from tests.db.conftest import INTEGRITY_ERRORS, make_article, store
-
+from tests.db.conftest import INTEGRITY_ERRORS, make_article, rows_naming, store
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 ALICE, BOB = 111, 222
@@ -227,30 +224,6 @@ async def test_window_lists_visible_articles_of_the_period(db: DatabaseHandle) -
 MEMBER_TABLES = {"follow_members", "follows", "follow_items", "follow_deliveries"}
 
 
-async def _rows_naming(db: DatabaseHandle, user_id: int) -> dict[str, int]:
-    """Rows naming ``user_id`` in each follows table with a ``user_id`` column, read behind the
-    repository's back (so a table added later is held to ``forget`` too)."""
-    if isinstance(db, Database):
-        with contextlib.closing(sqlite3.connect(db.path)) as conn:
-            names = [
-                r[0]
-                for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'follow%'")
-            ]
-            tables = [t for t in names if "user_id" in [r[1] for r in conn.execute(f"PRAGMA table_info({t})")]]
-            return {
-                t: conn.execute(f"SELECT count(*) FROM {t} WHERE user_id = ?", [user_id]).fetchone()[0] for t in tables
-            }
-    pg = db.pg  # type: ignore[attr-defined]
-    tables = [
-        r[0]
-        for r in await pg.fetch(
-            "SELECT table_name FROM information_schema.columns WHERE table_schema = current_schema() "
-            "AND table_name LIKE 'follow%' AND column_name = 'user_id'"
-        )
-    ]
-    return {t: int(await pg.fetchval(f"SELECT count(*) FROM {t} WHERE user_id = $1", user_id)) for t in tables}
-
-
 async def test_forget_deletes_everything_about_the_member_and_nothing_else(db: DatabaseHandle) -> None:
     (fid,) = await alice_follows(db)
     await db.follows.set_quiet(ALICE, 22 * 60, 7 * 60)
@@ -258,7 +231,7 @@ async def test_forget_deletes_everything_about_the_member_and_nothing_else(db: D
     bob_follow = (await db.follows.add(new(BOB))).id
     await db.follows.record_matched(2, [(fid, ALICE, "a1", 1), (fid, ALICE, "a2", 2), (bob_follow, BOB, "a1", 1)], NOW)
     await db.follows.begin_delivery(ALICE, kind="instant", nonce="p1", payload="{}", article_keys=[(fid, "a1")], at=NOW)
-    before = await _rows_naming(db, ALICE)
+    before = await rows_naming(db, ALICE)
     assert all(before[t] > 0 for t in MEMBER_TABLES), before
     exported = await db.follows.export(ALICE)
     assert exported["preferences"]["quiet_start_minute"] == 22 * 60
@@ -267,7 +240,7 @@ async def test_forget_deletes_everything_about_the_member_and_nothing_else(db: D
     assert [m["state"] for m in exported["messages"]] == ["pending"]
 
     assert await db.follows.forget(ALICE) > 0
-    left = await _rows_naming(db, ALICE)
+    left = await rows_naming(db, ALICE)
     assert set(left) >= MEMBER_TABLES and set(left.values()) == {0}, left
     assert await db.follows.pending() == []
     assert await db.follows.member(ALICE) is None
