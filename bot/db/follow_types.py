@@ -1,9 +1,10 @@
 """Personal follows (issue #14): value types and the storage protocol.
 
-Plain data and a ``Protocol``; ``bot.db.sqlite_follows`` implements it for SQLite. The exactly-once
-rules live in the schema (``migrations/009_follows.sql``): an article is taken by a follow once, a
-digest slot is recorded once per follow, and a delivery, its message and the claim on its articles
-are written together before anything is sent.
+Plain data and a ``Protocol``; ``bot.db.sqlite_follows`` implements it for SQLite and
+``bot.db.pg_follows`` for PostgreSQL. The exactly-once rules live in the schema (the follows
+migration of each backend): an article is taken by a follow once, a digest slot is recorded once per
+follow, and a delivery, its message and the claim on its articles are written together before
+anything is sent.
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ from bot.db.migrate import Migration
 from bot.db.pg_articles import PgArticleRepository
 from bot.db.pg_connect import CHANNEL, CONNECTION_ERRORS, Pg, apply_pg_migrations, create_pool, pg_migrations
 from bot.db.pg_digests import PgDigestRepository
+from bot.db.pg_follows import PgFollowRepository
 from bot.db.pg_guilds import PgAuditRepository, PgGuildRepository
 from bot.db.pg_index import PgIndexStore
 from bot.db.pg_meta import PgMetaRepository
@@ -53,6 +54,7 @@ class PgDatabase:
     digests: DigestRepository
     guilds: GuildRepository
     audit: AuditRepository
+    follows: FollowRepository
 
     def __init__(self, pg: Pg) -> None:
         self.pg = pg
@@ -63,9 +65,9 @@ class PgDatabase:
         self.digests = PgDigestRepository(pg)
         self.guilds = PgGuildRepository(pg)
         self.audit = PgAuditRepository(pg)
+        self.follows = PgFollowRepository(pg)
         # Not yet on PostgreSQL: every call says so (the PostgreSQL alert repository is being written).
         self.alerts: AlertRepository = cast(AlertRepository, _NotOnPostgres("alerts"))
-        self.follows: FollowRepository = cast(FollowRepository, _NotOnPostgres("personal follows"))
         self._listener: asyncpg.Connection | None = None
         self._closed = False
 

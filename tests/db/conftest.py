@@ -96,3 +96,33 @@ async def count_rows(db: DatabaseHandle, table: str) -> int:
         with contextlib.closing(sqlite3.connect(db.path)) as conn:
             return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
     return int(await db.pg.fetchval(f"SELECT count(*) FROM {table}"))  # type: ignore[attr-defined]
+
+
+async def rows_naming(db: DatabaseHandle, user_id: int, *, prefix: str = "follow") -> dict[str, int]:
+    """Rows naming ``user_id`` in each ``prefix*`` table with a ``user_id`` column, read behind the
+    repositories' back on either backend (so a table added later is held to forgetting too)."""
+    if isinstance(db, Database):
+        with contextlib.closing(sqlite3.connect(db.path)) as conn:
+            listed = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE ?", [f"{prefix}%"])
+            names = [r[0] for r in listed.fetchall()]
+            tables = [t for t in names if "user_id" in [r[1] for r in conn.execute(f"PRAGMA table_info({t})")]]
+            count = "SELECT count(*) FROM {} WHERE user_id = ?"
+            return {t: int(conn.execute(count.format(t), [user_id]).fetchone()[0]) for t in tables}
+    pg = db.pg  # type: ignore[attr-defined]
+    tables = [
+        r[0]
+        for r in await pg.fetch(
+            "SELECT table_name FROM information_schema.columns WHERE table_schema = current_schema() "
+            "AND table_name LIKE $1 AND column_name = 'user_id'",
+            f"{prefix}%",
+        )
+    ]
+    return {t: int(await pg.fetchval(f"SELECT count(*) FROM {t} WHERE user_id = $1", user_id)) for t in tables}
+
+
+async def table_rows(db: DatabaseHandle, table: str) -> list[tuple[Any, ...]]:
+    """Every row of ``table``, read behind the repositories' back, on either backend."""
+    if isinstance(db, Database):
+        with contextlib.closing(sqlite3.connect(db.path)) as conn:
+            return [tuple(r) for r in conn.execute(f"SELECT * FROM {table}")]
+    return [tuple(r) for r in await db.pg.fetch(f"SELECT * FROM {table}")]  # type: ignore[attr-defined]

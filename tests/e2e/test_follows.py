@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,9 +15,11 @@ from typing import Any
 import pytest
 
 from bot.app.client import NewsBot
+from bot.db import open_database
 from bot.demo.harness import running_bot
 from bot.emulator.models import Message
 from bot.settings import Settings
+from tests.db.conftest import rows_naming, table_rows
 from tests.e2e.conftest import World, button, embed_text
 
 pytestmark = pytest.mark.e2e
@@ -239,10 +240,11 @@ async def test_export_and_forget_leave_nothing(world: World, follows_bot: NewsBo
     asked = await follow(world, "forget")
     clicked = await world.emulator.click_button(asked, button(asked, "Delete everything")["custom_id"], world.alice)
     await clicked.response()
-    with sqlite3.connect(settings.database_path) as conn:
-        for table in ("follow_members", "follows", "follow_items", "follow_deliveries"):
-            assert conn.execute(f"SELECT count(*) FROM {table} WHERE user_id = ?", [world.alice.id]).fetchone()[0] == 0
-        assert not any(SECRET in str(row) for row in conn.execute("SELECT * FROM follows"))
+    async with await open_database(settings.database_url) as db:
+        left = await rows_naming(db, world.alice.id)
+        assert set(left) >= {"follow_members", "follows", "follow_items", "follow_deliveries"}, left
+        assert set(left.values()) == {0}, left
+        assert not any(SECRET in str(row) for row in await table_rows(db, "follows"))
     assert "nothing yet" in embed_text(await follow(world, "list"))
 
 

@@ -1,21 +1,20 @@
-"""Follows' delivery without Discord: a real SQLite database, the real index writing arrivals, and a
-fake DM outbox. Instant DMs once per article, the hourly cap and its roundup, quiet hours, refused
-DMs, a crash around a send, personal digests at the member's local time across a DST change, and
-forgetting a member entirely."""
+"""Follows' delivery without Discord: a real database on each backend (``conftest``), the real index
+writing arrivals, and a fake DM outbox. Instant DMs once per article, the hourly cap and its
+roundup, quiet hours, refused DMs, a crash around a send, personal digests at the member's local
+time across a DST change, and forgetting a member entirely."""
 
 from __future__ import annotations
 
 import json
 import logging
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot.db import Database
+from bot.db import DatabaseHandle
 from bot.db.follow_types import NewFollow
 from bot.db.types import Visibility
 from bot.delivery import marker
@@ -64,16 +63,7 @@ class FakeDms:
         return [json.dumps(embeds, ensure_ascii=False) for _, embeds, _ in self.sent]
 
 
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "news.sqlite3")
-    try:
-        yield database
-    finally:
-        await database.close()
-
-
-def service(db: Database, dms: FakeDms) -> FollowService:
+def service(db: DatabaseHandle, dms: FakeDms) -> FollowService:
     return FollowService(db.follows, db.alerts, db.articles, dms, Visibility())
 
 
@@ -83,7 +73,7 @@ def now() -> datetime:
 
 
 async def follow(
-    db: Database,
+    db: DatabaseHandle,
     *,
     topic: str | None = None,
     keywords: str | None = None,
@@ -103,7 +93,7 @@ def fresh(n: int, **fields: Any) -> Any:
     return make_article(n, **fields)
 
 
-async def test_an_instant_follow_sends_each_new_matching_article_once(db: Database) -> None:
+async def test_an_instant_follow_sends_each_new_matching_article_once(db: DatabaseHandle) -> None:
     dms = FakeDms()
     svc = service(db, dms)
     await follow(db, keywords="solar -oil")
@@ -119,7 +109,7 @@ async def test_an_instant_follow_sends_each_new_matching_article_once(db: Databa
     assert len(dms.sent) == 1
 
 
-async def test_an_article_two_follows_match_is_one_dm(db: Database) -> None:
+async def test_an_article_two_follows_match_is_one_dm(db: DatabaseHandle) -> None:
     dms = FakeDms()
     svc = service(db, dms)
     await follow(db, topic="Widgets")
@@ -130,7 +120,7 @@ async def test_an_article_two_follows_match_is_one_dm(db: Database) -> None:
     assert len(dms.sent) == 1
 
 
-async def test_a_follow_gets_no_backlog(db: Database) -> None:
+async def test_a_follow_gets_no_backlog(db: DatabaseHandle) -> None:
     dms = FakeDms()
     svc = service(db, dms)
     await store(db, [fresh(1)])
@@ -138,7 +128,7 @@ async def test_a_follow_gets_no_backlog(db: Database) -> None:
     assert await svc.judge_new(now()) == 0
 
 
-async def test_past_the_hourly_cap_the_rest_go_out_as_one_roundup(db: Database) -> None:
+async def test_past_the_hourly_cap_the_rest_go_out_as_one_roundup(db: DatabaseHandle) -> None:
     dms = FakeDms()
     svc = service(db, dms)
     await follow(db, topic="Widgets")
@@ -159,7 +149,7 @@ async def test_past_the_hourly_cap_the_rest_go_out_as_one_roundup(db: Database) 
     assert counts == [1] * (INSTANT_CAP + 5), "each article once, in a DM or the roundup"
 
 
-async def test_quiet_hours_hold_articles_and_send_them_as_one_message_when_they_end(db: Database) -> None:
+async def test_quiet_hours_hold_articles_and_send_them_as_one_message_when_they_end(db: DatabaseHandle) -> None:
     dms = FakeDms()
     svc = service(db, dms)
     await follow(db, topic="Widgets", tz="UTC")
@@ -176,7 +166,7 @@ async def test_quiet_hours_hold_articles_and_send_them_as_one_message_when_they_
     assert len(dms.sent) == 1 and "2 new articles" in dms.texts()[0]
 
 
-async def test_refused_dms_pause_the_member_and_say_so_once(db: Database) -> None:
+async def test_refused_dms_pause_the_member_and_say_so_once(db: DatabaseHandle) -> None:
     dms = FakeDms()
     dms.refuse.add(ALICE)
     svc = service(db, dms)
@@ -195,7 +185,7 @@ async def test_refused_dms_pause_the_member_and_say_so_once(db: Database) -> Non
     assert len(dms.sent) == 1
 
 
-async def test_a_crash_right_after_the_send_leaves_exactly_one_dm(db: Database) -> None:
+async def test_a_crash_right_after_the_send_leaves_exactly_one_dm(db: DatabaseHandle) -> None:
     dms = FakeDms()
     svc = service(db, dms)
     await follow(db, topic="Widgets")
@@ -212,7 +202,7 @@ async def test_a_crash_right_after_the_send_leaves_exactly_one_dm(db: Database) 
     assert await db.follows.pending() == []
 
 
-async def test_a_daily_digest_arrives_at_local_time_across_a_dst_change(db: Database) -> None:
+async def test_a_daily_digest_arrives_at_local_time_across_a_dst_change(db: DatabaseHandle) -> None:
     # Paris moves from UTC+1 to UTC+2 on 29 March 2026: 08:00 local is 07:00 UTC, then 06:00 UTC.
     dms = FakeDms()
     svc = service(db, dms)
@@ -233,7 +223,9 @@ async def test_a_daily_digest_arrives_at_local_time_across_a_dst_change(db: Data
     assert len(ids) == len(set(ids)), "no article twice"
 
 
-async def test_forget_leaves_nothing_even_with_a_dm_pending(db: Database, caplog: pytest.LogCaptureFixture) -> None:
+async def test_forget_leaves_nothing_even_with_a_dm_pending(
+    db: DatabaseHandle, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     dms = FakeDms()
     svc = service(db, dms)
