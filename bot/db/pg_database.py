@@ -12,7 +12,6 @@ import logging
 import os
 import uuid
 from collections.abc import Callable
-from typing import Any, cast
 
 import asyncpg
 
@@ -20,6 +19,7 @@ from bot.db.alert_types import AlertRepository
 from bot.db.digest_types import DigestRepository
 from bot.db.guild_types import AuditRepository, GuildRepository
 from bot.db.migrate import Migration
+from bot.db.pg_alerts import PgAlertRepository
 from bot.db.pg_articles import PgArticleRepository
 from bot.db.pg_connect import CHANNEL, CONNECTION_ERRORS, Pg, apply_pg_migrations, create_pool, pg_migrations
 from bot.db.pg_digests import PgDigestRepository
@@ -35,14 +35,6 @@ log = logging.getLogger(__name__)
 PROCESS_TOKEN = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
 
-class _NotOnPostgres:
-    def __init__(self, what: str) -> None:
-        self._what = what
-
-    def __getattr__(self, name: str) -> Any:
-        raise NotImplementedError(f"{self._what} are not stored in PostgreSQL yet ({name})")
-
-
 class PgDatabase:
     """Open with ``await PgDatabase.open(target)``; close with ``await db.close()``."""
 
@@ -52,6 +44,7 @@ class PgDatabase:
     digests: DigestRepository
     guilds: GuildRepository
     audit: AuditRepository
+    alerts: AlertRepository
 
     def __init__(self, pg: Pg) -> None:
         self.pg = pg
@@ -62,8 +55,7 @@ class PgDatabase:
         self.digests = PgDigestRepository(pg)
         self.guilds = PgGuildRepository(pg)
         self.audit = PgAuditRepository(pg)
-        # Not yet on PostgreSQL: every call says so (the PostgreSQL alert repository is being written).
-        self.alerts: AlertRepository = cast(AlertRepository, _NotOnPostgres("alerts"))
+        self.alerts = PgAlertRepository(pg)
         self._listener: asyncpg.Connection | None = None
         self._closed = False
 

@@ -510,22 +510,27 @@ def _record_run(conn: sqlite3.Connection, batch: IndexBatch, started: float) -> 
     conn.execute("DELETE FROM index_runs WHERE id <= (SELECT max(id) FROM index_runs) - ?", [KEEP_RUNS])
 
 
-def _record_arrivals(conn: sqlite3.Connection, records: list[ArticleRecord], was_published: dict[str, bool]) -> None:
-    """Alerts' arrivals, in the same transaction as the change that makes an article new: an id not
-    served before this batch, or one whose ``published`` turned true. An edit of an article already
-    served (and published) is no arrival, so it never posts again. Articles too old for any alert
-    (``ARRIVAL_HORIZON``) are not recorded."""
-    now = int(time.time())
+def arrivals(records: Sequence[ArticleRecord], was_published: Mapping[str, bool], now: int) -> list[tuple[str, int]]:
+    """Which of ``records`` (just served) are alerts' arrivals, as ``(article id, published_at)``: an
+    id not served before this batch, or one whose ``published`` turned true. An edit of an article
+    already served (and published) is no arrival, so it never posts again. Articles too old for any
+    alert (``ARRIVAL_HORIZON``) are not recorded. One rule for both backends."""
     horizon = now - int(ARRIVAL_HORIZON.total_seconds())
-    fresh = [
+    # Article ids are unique among served articles: an id inserted here that was not dropped by this
+    # batch was not served before it.
+    return [
         (r.id, r.published_at)
         for r in records
         if r.published_at >= horizon and (r.id not in was_published or (r.published and not was_published[r.id]))
     ]
+
+
+def _record_arrivals(conn: sqlite3.Connection, records: list[ArticleRecord], was_published: dict[str, bool]) -> None:
+    """Alerts' arrivals (:func:`arrivals`), in the same transaction as the change that makes an article new."""
+    now = int(time.time())
+    fresh = arrivals(records, was_published, now)
     if not fresh:
         return
-    # Article ids are unique among served articles: an id inserted here that was not dropped by this
-    # batch was not served before it.
     conn.executemany(
         "INSERT INTO alert_arrivals (article_id, published_at, arrived_at) VALUES (?, ?, ?)",
         [(article_id, published_at, now) for article_id, published_at in fresh],

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.alerts.keywords import KeywordError, Text, parse
-from bot.content.catalog import fold
+from bot.store.keys import plain_words as fold
 
 
 def matches(query: str, *fields: str) -> bool:
