@@ -19,15 +19,16 @@ from typing import Any
 
 import asyncpg
 
-from bot.db.pg_connect import CHANNEL, INDEX_LOCK, Pg
+from bot.db.pg_connect import CHANNEL, CONNECTION_ERRORS, INDEX_LOCK, Pg
 from bot.db.pg_sql import fts_unaccented
 from bot.db.records import ArticleRecord, LinkRow, epoch
 from bot.db.repository import FileKey, FileRow, FileState, IndexBatch
 from bot.db.sqlite_articles import ARTICLES_VERSION_KEY
-from bot.db.sqlite_index import KEEP_RUNS, RID_SHIFT, _Stale, arrivals
+from bot.db.sqlite_index import KEEP_RUNS, RID_SHIFT, _Stale, arrivals, by_file, rejection
 from bot.store.discovery import Listing
 from bot.store.keys import topic_key
 from bot.store.models import LoadIssue
+from bot.store.names import printable
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +105,7 @@ class PgIndexStore:
 
     async def apply(self, batch: IndexBatch) -> None:
         started = time.perf_counter()
-        await self._pg.transaction(lambda conn: _write(conn, batch, started))
+        await self._pg.transaction(lambda conn: _apply(conn, batch, started))
         if batch.report is not None:
             # New index entries wait in the GIN index's pending list, which every search scans
             # linearly (0.8 ms after a cold index of 10k articles); merge them at the end of a run.
@@ -145,6 +146,47 @@ async def _assign_rids(conn: asyncpg.Connection, records: list[ArticleRecord], e
     return rids
 
 
+#: SQLSTATE classes of errors in one file's data (data exception, integrity constraint, program
+#: limit exceeded such as a too-long tsvector): writing file by file isolates them. Every other
+#: server error (resources, I/O, connection, operator intervention) is the database's or the
+#: machine's, and ends the run as it is.
+_FILE_DATA_CLASSES = frozenset({"22", "23", "54"})
+
+
+def _environmental(exc: BaseException) -> bool:
+    """As ``sqlite_index._environmental``: retrying file by file cannot help."""
+    if not isinstance(exc, Exception) or isinstance(exc, MemoryError):
+        return True
+    if isinstance(exc, asyncpg.PostgresError):
+        return str(exc.sqlstate or "")[:2] not in _FILE_DATA_CLASSES
+    return isinstance(exc, CONNECTION_ERRORS)
+
+
+def _cause(exc: Exception) -> BaseException:
+    """What to name in a rejection: asyncpg wraps a value it cannot encode (an ``OverflowError``)
+    in a ``DataError`` whose message repeats the whole parameter array."""
+    cause = exc.__cause__
+    return cause if isinstance(exc, asyncpg.DataError) and isinstance(cause, BaseException) else exc
+
+
+async def _apply(conn: asyncpg.Connection, batch: IndexBatch, started: float) -> None:
+    try:
+        async with conn.transaction():  # a savepoint: a failed batch is undone without losing the transaction
+            await _write(conn, batch, started)
+        return
+    except Exception as exc:
+        if _environmental(exc) or not (batch.articles or batch.files or batch.issues):
+            raise
+        # Something in one file's rows cannot be written. Rather than lose the batch (and, on a
+        # cold start, the whole index), write it again file by file and reject the culprit.
+        log.warning(
+            "writing an index batch failed (%s: %s); writing it file by file",
+            type(_cause(exc)).__name__,
+            printable(str(_cause(exc)))[:200],
+        )
+    await _write_file_by_file(conn, batch, started)
+
+
 async def _write(conn: asyncpg.Connection, batch: IndexBatch, started: float) -> None:
     await _begin(conn, batch)
     stale = await _drop(conn, batch.drop_paths)
@@ -152,6 +194,51 @@ async def _write(conn: asyncpg.Connection, batch: IndexBatch, started: float) ->
     await _write_files(conn, batch.files, batch.issues, batch.forget_paths)
     await _cleanup(conn, stale)
     await _record_run(conn, batch, started)
+
+
+async def _write_file_by_file(conn: asyncpg.Connection, batch: IndexBatch, started: float) -> int:
+    """What :func:`_write` does, with each file's rows written in a savepoint of their own (a nested
+    transaction): a file whose rows fail is rolled back alone and recorded as rejected with the reason."""
+    await _begin(conn, batch)
+    stale = await _drop(conn, batch.drop_paths)
+    # The withdrawals' link counts are settled now; each file then adds its own.
+    released = [(key, -delta) for key, delta in stale.refs.items() if delta < 0]
+    await _release(conn, released)
+    stale.links.update(key for key, _ in released)
+    stale.refs.clear()
+    await _write_files(conn, (), {}, batch.forget_paths)
+    written = 0
+    for rel_path, records, rows, issues in by_file(batch):
+        try:
+            async with conn.transaction():
+                written += await _insert(conn, records, stale)
+                await _write_files(conn, rows, {rel_path: issues}, ())
+        except Exception as exc:
+            if _environmental(exc):
+                raise
+            stale.refs.clear()
+            await _reject(conn, rel_path, rows, _cause(exc))
+    await _cleanup(conn, stale)
+    await _record_run(conn, batch, started)
+    return written
+
+
+async def _reject(conn: asyncpg.Connection, rel_path: str, rows: list[FileRow], exc: BaseException) -> None:
+    """Record ``rel_path`` as rejected (``sqlite_index._reject``): stored as :func:`printable` shows
+    it, in case the path itself was what could not be written."""
+    reason = rejection(exc)
+    shown = printable(rel_path)
+    log.warning("%s: %s", shown, reason)
+    size, mtime_ns = (rows[0].size, rows[0].mtime_ns) if rows else (-1, -1)
+    try:
+        async with conn.transaction():
+            await _write_files(
+                conn, [FileRow(shown, size, mtime_ns, None, None, reason)], {shown: [LoadIssue(shown, reason)]}, ()
+            )
+    except Exception as second:
+        if _environmental(second):
+            raise
+        log.error("%s: cannot record the file as rejected either (%s)", shown, second)
 
 
 async def _begin(conn: asyncpg.Connection, batch: IndexBatch) -> None:
