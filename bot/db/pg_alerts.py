@@ -1,11 +1,12 @@
 """``AlertRepository`` on PostgreSQL: the twin of ``bot.db.sqlite_alerts``.
 
 Exactly once rests on the same keys as in SQLite (an article once per alert, a nonce once), which
-the server enforces across every process and host. Where SQLite relied on its single writer,
-rows are locked instead: a delivery claims its waiting articles with ``FOR UPDATE SKIP LOCKED``
-in the transaction that records it, so a second process claiming the same articles at the same
-moment gets ``DeliveryConflict`` at once instead of waiting and double-posting. The arrivals are
-written by ``bot.db.pg_index`` (with the index change) and ``bot.db.pg_guilds`` (with an unhide).
+the server enforces across every process and host. Where SQLite relied on its single writer, a row
+lock stands in: recording a delivery locks its alert's row first, so two processes recording
+deliveries of one alert take turns, and the second finds the articles claimed (``DeliveryConflict``).
+Not ``SKIP LOCKED`` on the articles themselves: two claimants could each lock part of the same set
+and both give up, and an all-or-nothing claim must have one winner. The arrivals are written by
+``bot.db.pg_index`` (with the index change) and ``bot.db.pg_guilds`` (with an unhide).
 """
 
 from __future__ import annotations
@@ -279,6 +280,9 @@ class PgAlertRepository:
         ids = list(dict.fromkeys(article_ids))
 
         async def work(conn: asyncpg.Connection) -> asyncpg.Record:
+            # Held to the commit: one delivery of this alert recorded at a time (not blocking the
+            # foreign-key checks of other writes, which take KEY SHARE).
+            await conn.execute("SELECT id FROM alerts WHERE id = $1 FOR NO KEY UPDATE", alert_id)
             row = await conn.fetchrow(
                 "INSERT INTO alert_deliveries (alert_id, kind, nonce, channel_id, state, plan, pinged, publish, "
                 "publish_limited, ping_limited, created_at) "
@@ -296,12 +300,10 @@ class PgAlertRepository:
                 epoch(at),
             )
             assert row is not None
-            # The claim: the articles still waiting, and not being claimed by another transaction
-            # right now (SKIP LOCKED). Anything short of all of them is a conflict, at once.
+            # The claim: every one of the articles still waiting, or none (a conflict).
             claimed = await conn.fetch(
-                "UPDATE alert_items SET delivery_id = $1 WHERE alert_id = $2 AND article_id IN ("
-                "SELECT article_id FROM alert_items WHERE alert_id = $2 AND delivery_id IS NULL "
-                "AND article_id = ANY($3::text[]) FOR UPDATE SKIP LOCKED) RETURNING article_id",
+                "UPDATE alert_items SET delivery_id = $1 WHERE alert_id = $2 AND delivery_id IS NULL "
+                "AND article_id = ANY($3::text[]) RETURNING article_id",
                 row[0],
                 alert_id,
                 ids,

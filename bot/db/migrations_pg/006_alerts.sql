@@ -1,8 +1,8 @@
 -- Live alerts: the PostgreSQL twin of migrations/008_alerts.sql (the same tables, keys and limits;
 -- the limits repeat bot/alerts/rules.py and a test checks they agree). Exactly once rests on the
 -- same keys, which the server enforces across every process and host: an article enters
--- alert_items once per alert, a nonce is used once, and a delivery claims its articles (their rows
--- locked, FOR UPDATE SKIP LOCKED) in the transaction that records it. Times are epoch seconds (UTC).
+-- alert_items once per alert, a nonce is used once, and a delivery claims its articles in the
+-- transaction that records it, under a lock on the alert's row. Times are epoch seconds (UTC).
 
 -- Articles that became new, written in the same transaction as the index change that made them new
 -- (a new file, `published` turned true), or as the unhiding in one server (guild_id set).
