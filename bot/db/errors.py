@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
+
+import asyncpg
+
 from bot.errors import UserFacingError
 
 
@@ -19,3 +23,15 @@ class DatabaseConnectError(OSError):
     """The server refused us at start: a wrong URL, password or database. One line naming the
     setting, password masked (an ``OSError``, so the runner and the CLI report it as they report
     an unreadable SQLite file)."""
+
+
+#: What a trivial query raises when the database cannot answer, on either backend: the server gone
+#: (``DatabaseUnavailable``), an error of either driver, a closed aiosqlite connection (``ValueError``).
+UNREACHABLE: tuple[type[Exception], ...] = (
+    DatabaseUnavailable,
+    sqlite3.Error,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    ValueError,
+    OSError,
+)

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 
+from bot.alerts.rules import ARRIVAL_HORIZON
 from bot.db.alert_types import AlertReplacement
 from bot.db.digest_types import DigestReplacement
 from bot.db.guild_types import AuditEntry, GuildSettings, HiddenArticle, Replaced
+from bot.db.pg_alerts import replace_for_guild as replace_alerts
 from bot.db.pg_connect import Pg
-from bot.db.pg_digests import replace_for_guild
+from bot.db.pg_digests import replace_for_guild as replace_digests
 from bot.db.records import epoch, from_epoch
 
 _SETTINGS_COLUMNS = (
@@ -97,10 +100,27 @@ class PgGuildRepository:
         return status.endswith(" 1")
 
     async def unhide(self, guild_id: int, article_id: str) -> bool:
-        status = await self._pg.execute(
-            "DELETE FROM hidden_articles WHERE guild_id = $1 AND article_id = $2", guild_id, article_id
-        )
-        return status.endswith(" 1")
+        # Visible again in this server: an arrival for its alerts, in the same transaction (an
+        # article that is not served, or too old for any alert, arrives nowhere).
+        horizon = int(time.time() - ARRIVAL_HORIZON.total_seconds())
+
+        async def work(conn: asyncpg.Connection) -> bool:
+            status = await conn.execute(
+                "DELETE FROM hidden_articles WHERE guild_id = $1 AND article_id = $2", guild_id, article_id
+            )
+            if not status.endswith(" 1"):
+                return False
+            await conn.execute(
+                "INSERT INTO alert_arrivals (article_id, guild_id, published_at, arrived_at) "
+                "SELECT id, $1, published_at, extract(epoch FROM now())::bigint FROM articles "
+                "WHERE id = $2 AND published_at >= $3",
+                guild_id,
+                article_id,
+                horizon,
+            )
+            return True
+
+        return await self._pg.transaction(work)
 
     async def replace(
         self,
@@ -111,9 +131,6 @@ class PgGuildRepository:
         digests: DigestReplacement | None = None,
         alerts: AlertReplacement | None = None,
     ) -> Replaced:
-        if alerts is not None:  # PostgreSQL has no alert tables yet (the alerts repository is SQLite's)
-            raise NotImplementedError("alerts are not stored in PostgreSQL yet")
-
         async def work(conn: asyncpg.Connection) -> Replaced:
             await conn.execute(_UPSERT_SETTINGS, *_settings_params(settings, user_id))
             await conn.execute("DELETE FROM hidden_articles WHERE guild_id = $1", settings.guild_id)
@@ -123,8 +140,9 @@ class PgGuildRepository:
                     "reason = excluded.reason, hidden_by = excluded.hidden_by, hidden_at = excluded.hidden_at",
                     [_hidden_params(settings.guild_id, h) for h in hidden],
                 )
-            gone = await replace_for_guild(conn, settings.guild_id, digests) if digests is not None else []
-            return Replaced(tuple(gone))
+            gone_digests = await replace_digests(conn, settings.guild_id, digests) if digests is not None else []
+            gone_alerts = await replace_alerts(conn, settings.guild_id, alerts) if alerts is not None else []
+            return Replaced(tuple(gone_digests), tuple(gone_alerts))
 
         return await self._pg.transaction(work)
 

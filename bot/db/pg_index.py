@@ -13,21 +13,22 @@ import contextlib
 import json
 import logging
 import time
-from collections import Counter
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import asyncpg
 
-from bot.db.pg_connect import CHANNEL, INDEX_LOCK, Pg
+from bot.db.pg_connect import CHANNEL, CONNECTION_ERRORS, INDEX_LOCK, Pg
 from bot.db.pg_sql import fts_unaccented
 from bot.db.records import ArticleRecord, LinkRow, epoch
-from bot.db.repository import FileKey, FileState, IndexBatch
+from bot.db.repository import FileKey, FileRow, FileState, IndexBatch
 from bot.db.sqlite_articles import ARTICLES_VERSION_KEY
-from bot.db.sqlite_index import KEEP_RUNS, RID_SHIFT
+from bot.db.sqlite_index import KEEP_RUNS, RID_SHIFT, _Stale, arrivals, by_file, rejection
 from bot.store.discovery import Listing
 from bot.store.keys import topic_key
+from bot.store.models import LoadIssue
+from bot.store.names import printable
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +105,7 @@ class PgIndexStore:
 
     async def apply(self, batch: IndexBatch) -> None:
         started = time.perf_counter()
-        await self._pg.transaction(lambda conn: _write(conn, batch, started))
+        await self._pg.transaction(lambda conn: _apply(conn, batch, started))
         if batch.report is not None:
             # New index entries wait in the GIN index's pending list, which every search scans
             # linearly (0.8 ms after a cold index of 10k articles); merge them at the end of a run.
@@ -145,7 +146,102 @@ async def _assign_rids(conn: asyncpg.Connection, records: list[ArticleRecord], e
     return rids
 
 
+#: SQLSTATE classes of errors in one file's data (data exception, integrity constraint, program
+#: limit exceeded such as a too-long tsvector): writing file by file isolates them. Every other
+#: server error (resources, I/O, connection, operator intervention) is the database's or the
+#: machine's, and ends the run as it is.
+_FILE_DATA_CLASSES = frozenset({"22", "23", "54"})
+
+
+def _environmental(exc: BaseException) -> bool:
+    """As ``sqlite_index._environmental``: retrying file by file cannot help."""
+    if not isinstance(exc, Exception) or isinstance(exc, MemoryError):
+        return True
+    if isinstance(exc, asyncpg.PostgresError):
+        return str(exc.sqlstate or "")[:2] not in _FILE_DATA_CLASSES
+    return isinstance(exc, CONNECTION_ERRORS)
+
+
+def _cause(exc: Exception) -> BaseException:
+    """What to name in a rejection: asyncpg wraps a value it cannot encode (an ``OverflowError``)
+    in a ``DataError`` whose message repeats the whole parameter array."""
+    cause = exc.__cause__
+    return cause if isinstance(exc, asyncpg.DataError) and isinstance(cause, BaseException) else exc
+
+
+async def _apply(conn: asyncpg.Connection, batch: IndexBatch, started: float) -> None:
+    try:
+        async with conn.transaction():  # a savepoint: a failed batch is undone without losing the transaction
+            await _write(conn, batch, started)
+        return
+    except Exception as exc:
+        if _environmental(exc) or not (batch.articles or batch.files or batch.issues):
+            raise
+        # Something in one file's rows cannot be written. Rather than lose the batch (and, on a
+        # cold start, the whole index), write it again file by file and reject the culprit.
+        log.warning(
+            "writing an index batch failed (%s: %s); writing it file by file",
+            type(_cause(exc)).__name__,
+            printable(str(_cause(exc)))[:200],
+        )
+    await _write_file_by_file(conn, batch, started)
+
+
 async def _write(conn: asyncpg.Connection, batch: IndexBatch, started: float) -> None:
+    await _begin(conn, batch)
+    stale = await _drop(conn, batch.drop_paths)
+    await _insert(conn, batch.articles, stale)
+    await _write_files(conn, batch.files, batch.issues, batch.forget_paths)
+    await _cleanup(conn, stale)
+    await _record_run(conn, batch, started)
+
+
+async def _write_file_by_file(conn: asyncpg.Connection, batch: IndexBatch, started: float) -> int:
+    """What :func:`_write` does, with each file's rows written in a savepoint of their own (a nested
+    transaction): a file whose rows fail is rolled back alone and recorded as rejected with the reason."""
+    await _begin(conn, batch)
+    stale = await _drop(conn, batch.drop_paths)
+    # The withdrawals' link counts are settled now; each file then adds its own.
+    released = [(key, -delta) for key, delta in stale.refs.items() if delta < 0]
+    await _release(conn, released)
+    stale.links.update(key for key, _ in released)
+    stale.refs.clear()
+    await _write_files(conn, (), {}, batch.forget_paths)
+    written = 0
+    for rel_path, records, rows, issues in by_file(batch):
+        try:
+            async with conn.transaction():
+                written += await _insert(conn, records, stale)
+                await _write_files(conn, rows, {rel_path: issues}, ())
+        except Exception as exc:
+            if _environmental(exc):
+                raise
+            stale.refs.clear()
+            await _reject(conn, rel_path, rows, _cause(exc))
+    await _cleanup(conn, stale)
+    await _record_run(conn, batch, started)
+    return written
+
+
+async def _reject(conn: asyncpg.Connection, rel_path: str, rows: list[FileRow], exc: BaseException) -> None:
+    """Record ``rel_path`` as rejected (``sqlite_index._reject``): stored as :func:`printable` shows
+    it, in case the path itself was what could not be written."""
+    reason = rejection(exc)
+    shown = printable(rel_path)
+    log.warning("%s: %s", shown, reason)
+    size, mtime_ns = (rows[0].size, rows[0].mtime_ns) if rows else (-1, -1)
+    try:
+        async with conn.transaction():
+            await _write_files(
+                conn, [FileRow(shown, size, mtime_ns, None, None, reason)], {shown: [LoadIssue(shown, reason)]}, ()
+            )
+    except Exception as second:
+        if _environmental(second):
+            raise
+        log.error("%s: cannot record the file as rejected either (%s)", shown, second)
+
+
+async def _begin(conn: asyncpg.Connection, batch: IndexBatch) -> None:
     if batch.drop_paths or batch.articles or batch.files or batch.forget_paths or batch.issues:
         await conn.execute("DELETE FROM last_scan")
     if batch.drop_paths or batch.articles:
@@ -156,26 +252,36 @@ async def _write(conn: asyncpg.Connection, batch: IndexBatch, started: float) ->
         )
         # Delivered at commit, to every process listening: their catalogs refresh without polling.
         await conn.execute("SELECT pg_notify($1, 'articles')", CHANNEL)
-    stale_topics: set[int] = set()
-    stale_domains: set[str] = set()
-    refs: Counter[int] = Counter()
-    if batch.drop_paths:
-        dropped = list(batch.drop_paths)
-        gone = await conn.fetch("SELECT rid, provider_domain FROM articles WHERE path = ANY($1::text[])", dropped)
-        rids_gone = [rid for rid, _ in gone]
-        stale_domains.update(domain for _, domain in gone)
-        if rids_gone:
-            found = await conn.fetch(
-                "SELECT DISTINCT topic_id FROM article_topics WHERE rid = ANY($1::bigint[])", rids_gone
-            )
-            stale_topics.update(t for (t,) in found)
-            for key, count in await conn.fetch(
-                "SELECT url_key, count(*) FROM related_links WHERE rid = ANY($1::bigint[]) GROUP BY url_key", rids_gone
-            ):
-                refs[key] -= count
-            await conn.execute("DELETE FROM articles WHERE rid = ANY($1::bigint[])", rids_gone)
 
-    records = sorted(batch.articles, key=lambda r: (r.published_at, r.id))
+
+async def _drop(conn: asyncpg.Connection, drop_paths: Collection[str]) -> _Stale:
+    """Withdraw the articles served from ``drop_paths``."""
+    stale = _Stale()
+    if not drop_paths:
+        return stale
+    gone = await conn.fetch(
+        "SELECT rid, id, provider_domain, published FROM articles WHERE path = ANY($1::text[])", list(drop_paths)
+    )
+    rids_gone = [rid for rid, _, _, _ in gone]
+    stale.domains.update(domain for _, _, domain, _ in gone)
+    stale.was_published.update((article_id, bool(published)) for _, article_id, _, published in gone)
+    if rids_gone:
+        found = await conn.fetch(
+            "SELECT DISTINCT topic_id FROM article_topics WHERE rid = ANY($1::bigint[])", rids_gone
+        )
+        stale.topics.update(t for (t,) in found)
+        for key, count in await conn.fetch(
+            "SELECT url_key, count(*) FROM related_links WHERE rid = ANY($1::bigint[]) GROUP BY url_key", rids_gone
+        ):
+            stale.refs[key] -= count
+        await conn.execute("DELETE FROM articles WHERE rid = ANY($1::bigint[])", rids_gone)
+    return stale
+
+
+async def _insert(conn: asyncpg.Connection, articles: Sequence[ArticleRecord], stale: _Stale) -> int:
+    """Serve ``articles``; ``stale.refs`` (withdrawals' link counts) is written along with them."""
+    refs = stale.refs
+    records = sorted(articles, key=lambda r: (r.published_at, r.id))
     was_empty = not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM articles)")
     rids = await _assign_rids(conn, records, was_empty)
 
@@ -237,27 +343,57 @@ async def _write(conn: asyncpg.Connection, batch: IndexBatch, started: float) ->
             *[list(c) for c in columns],
             [refs[key] for key in links],
         )
-    released = [(key, -delta) for key, delta in refs.items() if delta < 0 and key not in links]
+    await _release(conn, [(key, -delta) for key, delta in refs.items() if delta < 0 and key not in links])
+    stale.links.update(key for key, delta in refs.items() if delta < 0)
+    refs.clear()
+    related = [
+        (rid, position, row[0]) for rid, r in zip(rids, records, strict=True) for position, row in enumerate(r.links)
+    ]
+    if related:
+        await conn.copy_records_to_table("related_links", records=related, columns=["rid", "position", "url_key"])
+    await _record_arrivals(conn, records, stale.was_published)
+    return len(records)
+
+
+async def _release(conn: asyncpg.Connection, released: Sequence[tuple[int, int]]) -> None:
+    """Lower the reference counts of links (``(url_key, by)``) that withdrawn articles held."""
     if released:
         await conn.execute(
             "UPDATE links SET refs = refs - d.n FROM unnest($1::bigint[], $2::integer[]) d (k, n) WHERE url_key = d.k",
             [k for k, _ in released],
             [n for _, n in released],
         )
-    stale_links = sorted(key for key, delta in refs.items() if delta < 0)
-    related = [
-        (rid, position, row[0]) for rid, r in zip(rids, records, strict=True) for position, row in enumerate(r.links)
-    ]
-    if related:
-        await conn.copy_records_to_table("related_links", records=related, columns=["rid", "position", "url_key"])
 
-    touched = [f.rel_path for f in batch.files]
-    if batch.forget_paths:
-        await conn.execute("DELETE FROM files WHERE rel_path = ANY($1::text[])", list(batch.forget_paths))
+
+async def _record_arrivals(
+    conn: asyncpg.Connection, records: list[ArticleRecord], was_published: dict[str, bool]
+) -> None:
+    """Alerts' arrivals, in the index transaction: the rules of ``sqlite_index._record_arrivals``."""
+    now = int(time.time())
+    fresh = arrivals(records, was_published, now)
+    if fresh:
+        await conn.execute(
+            "INSERT INTO alert_arrivals (article_id, published_at, arrived_at) "
+            "SELECT a, p, $3 FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS f (a, p, n) ORDER BY n",
+            [article_id for article_id, _ in fresh],
+            [published_at for _, published_at in fresh],
+            now,
+        )
+
+
+async def _write_files(
+    conn: asyncpg.Connection,
+    files: Sequence[FileRow],
+    issues: Mapping[str, Sequence[LoadIssue]],
+    forget_paths: Collection[str],
+) -> None:
+    touched = [f.rel_path for f in files]
+    if forget_paths:
+        await conn.execute("DELETE FROM files WHERE rel_path = ANY($1::text[])", list(forget_paths))
     if touched:
         await conn.execute("DELETE FROM file_issues WHERE rel_path = ANY($1::text[])", touched)
-    if batch.files:
-        columns = list(zip(*batch.files, strict=True))
+    if files:
+        columns = list(zip(*files, strict=True))
         await conn.execute(
             "INSERT INTO files (rel_path, size, mtime_ns, article_id, norm_url, error) SELECT * FROM unnest("
             "$1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[]) "
@@ -265,27 +401,31 @@ async def _write(conn: asyncpg.Connection, batch: IndexBatch, started: float) ->
             "article_id = excluded.article_id, norm_url = excluded.norm_url, error = excluded.error",
             *[list(c) for c in columns],
         )
-    issues = [(path, i.severity, i.reason, i.line) for path, found in batch.issues.items() for i in found]
-    if issues:
+    found = [(path, i.severity, i.reason, i.line) for path, listed in issues.items() for i in listed]
+    if found:
         await conn.copy_records_to_table(
-            "file_issues", records=issues, columns=["rel_path", "severity", "reason", "line"]
+            "file_issues", records=found, columns=["rel_path", "severity", "reason", "line"]
         )
 
-    if stale_topics:
+
+async def _cleanup(conn: asyncpg.Connection, stale: _Stale) -> None:
+    if stale.topics:
         await conn.execute(
             "DELETE FROM topics WHERE id = ANY($1::bigint[]) "
             "AND NOT EXISTS (SELECT 1 FROM article_topics t WHERE t.topic_id = topics.id)",
-            sorted(stale_topics),
+            sorted(stale.topics),
         )
-    if stale_links:
-        await conn.execute("DELETE FROM links WHERE url_key = ANY($1::bigint[]) AND refs <= 0", stale_links)
-    if stale_domains:
+    if stale.links:
+        await conn.execute("DELETE FROM links WHERE url_key = ANY($1::bigint[]) AND refs <= 0", sorted(stale.links))
+    if stale.domains:
         await conn.execute(
             "DELETE FROM providers WHERE domain = ANY($1::text[]) "
             "AND NOT EXISTS (SELECT 1 FROM articles a WHERE a.provider_domain = providers.domain)",
-            sorted(stale_domains),
+            sorted(stale.domains),
         )
 
+
+async def _record_run(conn: asyncpg.Connection, batch: IndexBatch, started: float) -> None:
     report = batch.report
     if report is not None:
         finished = report.finished_at

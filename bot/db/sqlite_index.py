@@ -255,31 +255,20 @@ def _write_file_by_file(conn: sqlite3.Connection, batch: IndexBatch, started: fl
     stale.refs.clear()
     _write_files(conn, (), {}, batch.forget_paths)
 
-    records: dict[str, list[ArticleRecord]] = defaultdict(list)
-    for record in batch.articles:
-        records[record.path].append(record)
-    rows: dict[str, list[FileRow]] = defaultdict(list)
-    for row in batch.files:
-        rows[row.rel_path].append(row)
-    # In the order the whole batch would have been written: oldest article first.
-    paths = sorted(
-        {*records, *rows, *batch.issues},
-        key=lambda p: min(((r.published_at, r.id) for r in records[p]), default=(0, "")),
-    )
     written = 0
-    for number, rel_path in enumerate(paths):
+    for number, (rel_path, records, rows, issues) in enumerate(by_file(batch)):
         savepoint = f"file_{number}"
         conn.execute(f"SAVEPOINT {savepoint}")
         try:
-            written += _insert(conn, records[rel_path], stale)
-            _write_files(conn, rows[rel_path], {rel_path: batch.issues.get(rel_path, ())}, ())
+            written += _insert(conn, records, stale)
+            _write_files(conn, rows, {rel_path: issues}, ())
         except Exception as exc:
             if _environmental(exc):
                 raise
             conn.execute(f"ROLLBACK TO {savepoint}")
             conn.execute(f"RELEASE {savepoint}")
             stale.refs.clear()
-            _reject(conn, rel_path, rows[rel_path], exc)
+            _reject(conn, rel_path, rows, exc)
             continue
         conn.execute(f"RELEASE {savepoint}")
     _cleanup(conn, stale)
@@ -287,10 +276,31 @@ def _write_file_by_file(conn: sqlite3.Connection, batch: IndexBatch, started: fl
     return written
 
 
+def by_file(batch: IndexBatch) -> list[tuple[str, list[ArticleRecord], list[FileRow], Sequence[LoadIssue]]]:
+    """``batch`` split by file (its path, articles, file rows and issues), in the order the whole
+    batch would have been written: oldest article first. Both backends write file by file in it."""
+    records: dict[str, list[ArticleRecord]] = defaultdict(list)
+    for record in batch.articles:
+        records[record.path].append(record)
+    rows: dict[str, list[FileRow]] = defaultdict(list)
+    for row in batch.files:
+        rows[row.rel_path].append(row)
+    paths = sorted(
+        {*records, *rows, *batch.issues},
+        key=lambda p: min(((r.published_at, r.id) for r in records[p]), default=(0, "")),
+    )
+    return [(p, records[p], rows[p], batch.issues.get(p, ())) for p in paths]
+
+
+def rejection(exc: BaseException) -> str:
+    """Why a file whose rows could not be written is rejected (as ``/admin stats`` lists it)."""
+    return f"cannot be stored in the index ({type(exc).__name__}: {printable(str(exc))[:200]})"
+
+
 def _reject(conn: sqlite3.Connection, rel_path: str, rows: list[FileRow], exc: Exception) -> None:
     """Record ``rel_path`` as rejected because its rows could not be written. The path is stored as
     :func:`printable` shows it, in case the path itself was what could not be written."""
-    reason = f"cannot be stored in the index ({type(exc).__name__}: {printable(str(exc))[:200]})"
+    reason = rejection(exc)
     shown = printable(rel_path)
     log.warning("%s: %s", shown, reason)
     size, mtime_ns = (rows[0].size, rows[0].mtime_ns) if rows else (-1, -1)
@@ -510,22 +520,27 @@ def _record_run(conn: sqlite3.Connection, batch: IndexBatch, started: float) -> 
     conn.execute("DELETE FROM index_runs WHERE id <= (SELECT max(id) FROM index_runs) - ?", [KEEP_RUNS])
 
 
-def _record_arrivals(conn: sqlite3.Connection, records: list[ArticleRecord], was_published: dict[str, bool]) -> None:
-    """Alerts' arrivals, in the same transaction as the change that makes an article new: an id not
-    served before this batch, or one whose ``published`` turned true. An edit of an article already
-    served (and published) is no arrival, so it never posts again. Articles too old for any alert
-    (``ARRIVAL_HORIZON``) are not recorded."""
-    now = int(time.time())
+def arrivals(records: Sequence[ArticleRecord], was_published: Mapping[str, bool], now: int) -> list[tuple[str, int]]:
+    """Which of ``records`` (just served) are alerts' arrivals, as ``(article id, published_at)``: an
+    id not served before this batch, or one whose ``published`` turned true. An edit of an article
+    already served (and published) is no arrival, so it never posts again. Articles too old for any
+    alert (``ARRIVAL_HORIZON``) are not recorded. One rule for both backends."""
     horizon = now - int(ARRIVAL_HORIZON.total_seconds())
-    fresh = [
+    # Article ids are unique among served articles: an id inserted here that was not dropped by this
+    # batch was not served before it.
+    return [
         (r.id, r.published_at)
         for r in records
         if r.published_at >= horizon and (r.id not in was_published or (r.published and not was_published[r.id]))
     ]
+
+
+def _record_arrivals(conn: sqlite3.Connection, records: list[ArticleRecord], was_published: dict[str, bool]) -> None:
+    """Alerts' arrivals (:func:`arrivals`), in the same transaction as the change that makes an article new."""
+    now = int(time.time())
+    fresh = arrivals(records, was_published, now)
     if not fresh:
         return
-    # Article ids are unique among served articles: an id inserted here that was not dropped by this
-    # batch was not served before it.
     conn.executemany(
         "INSERT INTO alert_arrivals (article_id, published_at, arrived_at) VALUES (?, ?, ?)",
         [(article_id, published_at, now) for article_id, published_at in fresh],

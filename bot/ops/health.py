@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import math
-import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.db.errors import UNREACHABLE, DatabaseUnavailable
 from bot.ops.view import ShardState
 
 if TYPE_CHECKING:
@@ -46,7 +46,9 @@ async def database_reachable(source: StatusSource, timeout: float = DB_TIMEOUT) 
         return "not open yet"
     except TimeoutError:
         return f"no answer within {timeout:g} s"
-    except (sqlite3.Error, ValueError, OSError) as exc:  # aiosqlite raises ValueError once closed
+    except DatabaseUnavailable:
+        return "the database server is unavailable"
+    except UNREACHABLE as exc:
         return f"{exc.__class__.__name__}: {exc}"
     return None
 

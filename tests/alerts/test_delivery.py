@@ -1,4 +1,4 @@
-"""Alert delivery without Discord: a fake outbox over a real SQLite database.
+"""Alert delivery without Discord: a fake outbox over a real database, on each backend.
 
 Exactly once through a crash at every step (a hypothesis test over crash points, as for digests),
 floods held for one roundup that lists every article, the ping cap, the publish limit, pauses on
@@ -10,10 +10,9 @@ from __future__ import annotations
 import contextlib
 import itertools
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,11 +21,13 @@ from hypothesis import strategies as st
 
 from bot.alerts import rules
 from bot.alerts.service import AlertService
-from bot.db import Database
+from bot.db import DatabaseHandle as Database
+from bot.db import open_database
 from bot.db.alert_types import Alert, NewAlert
 from bot.db.types import Visibility
 from bot.delivery import ChannelUnavailable, TryLater
 from bot.render.alert import Message
+from tests import postgres
 from tests.db.conftest import make_article, store
 
 
@@ -142,15 +143,6 @@ class Clock:
         return self.now
 
 
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "alerts.sqlite3")
-    try:
-        yield database
-    finally:
-        await database.close()
-
-
 async def open_vis(guild_id: int) -> Visibility:
     return Visibility()
 
@@ -239,18 +231,28 @@ STYLES = [
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(style=st.sampled_from(STYLES), crash_at=st.integers(1, 12), after=st.booleans(), count=st.integers(1, 3))
 async def test_a_crash_at_any_step_still_posts_each_article_exactly_once(
-    tmp_path_factory: pytest.TempPathFactory, style: dict[str, Any], crash_at: int, after: bool, count: int
+    tmp_path_factory: pytest.TempPathFactory,
+    database_url: str,
+    style: dict[str, Any],
+    crash_at: int,
+    after: bool,
+    count: int,
 ) -> None:
-    path = tmp_path_factory.mktemp("crash") / "alerts.sqlite3"
+    # A fresh database for each example.
+    if database_url.startswith("sqlite"):
+        url = f"sqlite:///{tmp_path_factory.mktemp('crash') / 'alerts.sqlite3'}"
+    else:
+        url = database_url
+        await postgres.truncate_all(url)
     clock = Clock()
     outbox = FakeOutbox(crash_at=crash_at, crash_after=after)
-    async with await Database.open(path) as db:
+    async with await open_database(url) as db:
         alert = await make_alert(db, clock, **style)
         await arrive(db, clock, list(range(1, count + 1)))
         with contextlib.suppress(Crash):
             await run_until_idle(service(db, outbox, clock), alert.id)
     outbox.crash_at = None
-    async with await Database.open(path) as db:  # the restart: a new process, the same database
+    async with await open_database(url) as db:  # the restart: a new process, the same database
         svc = service(db, outbox, clock)
         await svc.recover()
         await run_until_idle(svc, alert.id)

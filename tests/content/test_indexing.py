@@ -8,17 +8,19 @@ import sqlite3
 from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 
+import asyncpg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.content import indexing
 from bot.content.indexing import ContentUnavailable, reindex
-from bot.db import Database, sqlite_index
+from bot.db import Database, DatabaseHandle, open_database, pg_index, sqlite_index
 from bot.db.records import ArticleRecord
 from bot.db.repository import IndexBatch
 from bot.db.types import IndexReport, Visibility
 from bot.store import loader
+from tests import postgres
 
 EVERYTHING = Visibility(include_unpublished=True)
 CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus" / "real"
@@ -466,29 +468,57 @@ async def test_runs_from_two_processes_on_one_database_take_turns(
 # --- one file never stops the run ------------------------------------------------------------------
 
 
-async def test_a_file_whose_rows_cannot_be_written_is_rejected_and_the_rest_indexed(
-    db: Database, content: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+async def any_db(database_url: str) -> AsyncIterator[DatabaseHandle]:
+    """A database on each backend: what these tests hold must hold for both."""
+    async with await open_database(database_url) as database:
+        yield database
+
+
+def on_postgres(db: DatabaseHandle) -> bool:
+    return type(db).__module__.startswith("bot.db.pg")
+
+
+def fail_writing(db: DatabaseHandle, monkeypatch: pytest.MonkeyPatch, error: Exception, path: str | None) -> None:
+    """Make writing the article rows of ``path`` (of every file: None) raise ``error``, where this
+    backend builds them: SQLite row by row, PostgreSQL column arrays for the whole batch."""
+    if on_postgres(db):
+        real_columns = pg_index._article_columns
+
+        def failing_columns(records: list[ArticleRecord], rids: list[int]) -> list[list[object]]:
+            if path is None or any(r.path == path for r in records):
+                raise error
+            return real_columns(records, rids)
+
+        monkeypatch.setattr(pg_index, "_article_columns", failing_columns)
+        return
     real_rows = sqlite_index._article_rows
 
-    def failing_for_beta(records: list[ArticleRecord], rids: list[int]) -> Iterator[tuple[object, ...]]:
+    def failing_rows(records: list[ArticleRecord], rids: list[int]) -> Iterator[tuple[object, ...]]:
         for row in real_rows(records, rids):
-            if row[2] == "news/beta.md":
-                raise RuntimeError("injected failure while writing beta")
+            if path is None or row[2] == path:
+                raise error
             yield row
 
-    monkeypatch.setattr(sqlite_index, "_article_rows", failing_for_beta)
-    report = await reindex(db, content)
-    assert [str(issue) for issue in report.rejected] == [
-        "news/beta.md: cannot be stored in the index (RuntimeError: injected failure while writing beta)"
-    ]
-    assert await search_ids(db, "gears") == ["alpha"]
-    assert await search_ids(db, "widgets") == ["gamma"]
-    # The rejection lasts until the file changes, like any other, and then it is read again.
-    again = await reindex(db, content)
-    assert counts(again) == (0, 0, 0, 3)
-    assert [issue.path for issue in again.rejected] == ["news/beta.md"]
-    monkeypatch.setattr(sqlite_index, "_article_rows", real_rows)
+    monkeypatch.setattr(sqlite_index, "_article_rows", failing_rows)
+
+
+async def test_a_file_whose_rows_cannot_be_written_is_rejected_and_the_rest_indexed(
+    any_db: DatabaseHandle, content: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = any_db
+    with monkeypatch.context() as patch:
+        fail_writing(db, patch, RuntimeError("injected failure while writing beta"), "news/beta.md")
+        report = await reindex(db, content)
+        assert [str(issue) for issue in report.rejected] == [
+            "news/beta.md: cannot be stored in the index (RuntimeError: injected failure while writing beta)"
+        ]
+        assert await search_ids(db, "gears") == ["alpha"]
+        assert await search_ids(db, "widgets") == ["gamma"]
+        # The rejection lasts until the file changes, like any other, and then it is read again.
+        again = await reindex(db, content)
+        assert counts(again) == (0, 0, 0, 3)
+        assert [issue.path for issue in again.rejected] == ["news/beta.md"]
     write(content, "news/beta.md", article_text("Beta widgets, fixed", "https://example.org/beta"))
     fixed = await reindex(db, content)
     assert fixed.rejected == ()
@@ -496,8 +526,9 @@ async def test_a_file_whose_rows_cannot_be_written_is_rejected_and_the_rest_inde
 
 
 async def test_a_number_the_database_cannot_hold_costs_only_its_file(
-    db: Database, content: Path, monkeypatch: pytest.MonkeyPatch
+    any_db: DatabaseHandle, content: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    db = any_db
     # The loader refuses such numbers now; this stands for any value that slips past it.
     real_prepare = indexing.prepare
 
@@ -515,15 +546,15 @@ async def test_a_number_the_database_cannot_hold_costs_only_its_file(
 
 
 async def test_a_write_failure_of_the_database_itself_still_ends_the_run(
-    db: Database, content: Path, monkeypatch: pytest.MonkeyPatch
+    any_db: DatabaseHandle, content: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    db = any_db
     # Not one file's fault: writing file by file could not help, and must not mark files rejected.
-    def full_disk(records: list[ArticleRecord], rids: list[int]) -> Iterator[tuple[object, ...]]:
-        raise sqlite3.OperationalError("database or disk is full")
-        yield ()
-
-    monkeypatch.setattr(sqlite_index, "_article_rows", full_disk)
-    with pytest.raises(sqlite3.OperationalError):
+    full: Exception = (
+        asyncpg.DiskFullError("could not extend file") if on_postgres(db) else sqlite3.OperationalError("disk full")
+    )
+    fail_writing(db, monkeypatch, full, None)
+    with pytest.raises(type(full)):
         await reindex(db, content)
     assert await db.articles.file_issues() == []
 
@@ -558,9 +589,15 @@ async def test_names_that_are_not_text_are_reported_and_the_rest_indexed(db: Dat
     )
 )
 async def test_hostile_values_never_stop_a_run(
-    tmp_path_factory: pytest.TempPathFactory, files: list[tuple[str, object]]
+    tmp_path_factory: pytest.TempPathFactory, database_url: str, files: list[tuple[str, object]]
 ) -> None:
     root = tmp_path_factory.mktemp("hostile")
+    # A fresh database for each example.
+    if database_url.startswith("sqlite"):
+        url = f"sqlite:///{root / 'news.sqlite3'}"
+    else:
+        url = database_url
+        await postgres.truncate_all(url)
     write(root, "good.md", article_text("Good widgets", "https://example.org/good"))
     for number, (field, value) in enumerate(files):
         text = article_text(f"Hostile {number}", f"https://example.org/hostile-{number}")
@@ -569,7 +606,7 @@ async def test_hostile_values_never_stop_a_run(
         else:
             text = text.replace("quality: 50" if field == "quality" else "heat: -1", f"{field}: {value}")
         write(root, f"h{number}.md", text)
-    database = await Database.open(root / "news.sqlite3")
+    database = await open_database(url)
     try:
         report = await reindex(database, root)
         served = {item.id for item in (await database.articles.search("hostile", vis=EVERYTHING, limit=100)).items}

@@ -1,10 +1,10 @@
-"""The alert repository on a real SQLite file: arrivals written with the index change, exactly-once
+"""The alert repository on both backends: arrivals written with the index change, exactly-once
 claims, and the schema's limits equal to ``bot.alerts.rules``."""
 
 from __future__ import annotations
 
+import asyncio
 import re
-import sqlite3
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from importlib import resources
@@ -12,19 +12,10 @@ from importlib import resources
 import pytest
 
 from bot.alerts import rules
-from bot.db import Database, sqlite_alerts
+from bot.db import Database, pg_alerts, sqlite_alerts
 from bot.db.alert_types import AlertReplacement, DeliveryConflict, NewAlert, Skip
 from bot.db.guild_types import GuildSettings, HiddenArticle
-from tests.db.conftest import make_article, store
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: object) -> str:
-    """Alerts are stored in SQLite only so far: the PostgreSQL repository is not written yet."""
-    if request.param == "postgresql":
-        pytest.skip("alerts are not stored in PostgreSQL yet")
-    return f"sqlite:///{tmp_path}/data/news.sqlite3"
-
+from tests.db.conftest import INTEGRITY_ERRORS, make_article, store
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -141,18 +132,19 @@ async def test_edit_and_replace(db: Database) -> None:
 
 
 async def test_the_schema_refuses_what_the_rules_refuse(db: Database) -> None:
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(INTEGRITY_ERRORS):
         await db.alerts.add(new_alert(posts_per_window=rules.MAX_POSTS_PER_WINDOW + 1))
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(INTEGRITY_ERRORS):
         await db.alerts.add(new_alert(topic=None, keywords=None))
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(INTEGRITY_ERRORS):
         await db.alerts.add(new_alert(template="x" * (rules.MAX_TEMPLATE_CHARS + 1)))
     await db.alerts.add(new_alert(template="x" * rules.MAX_TEMPLATE_CHARS, posts_per_window=rules.MAX_POSTS_PER_WINDOW))
     await db.alerts.add(replace(new_alert(), min_quality=rules.MAX_QUALITY))
 
 
-def test_the_migration_repeats_the_rules_numbers() -> None:
-    sql = (resources.files("bot.db") / "migrations" / "008_alerts.sql").read_text(encoding="utf-8")
+@pytest.mark.parametrize("migration", ["migrations/008_alerts.sql", "migrations_pg/006_alerts.sql"])
+def test_the_migration_repeats_the_rules_numbers(migration: str) -> None:
+    sql = (resources.files("bot.db") / migration).read_text(encoding="utf-8")
     assert f"posts_per_window BETWEEN {rules.MIN_POSTS_PER_WINDOW} AND {rules.MAX_POSTS_PER_WINDOW}" in sql
     assert f"length(template) <= {rules.MAX_TEMPLATE_CHARS}" in sql
     assert f"min_quality BETWEEN {rules.MIN_QUALITY} AND {rules.MAX_QUALITY}" in sql
@@ -171,7 +163,9 @@ async def test_an_import_replaces_alerts_in_the_same_transaction(db: Database, m
     kept = await db.alerts.add(new_alert(topic="Kept"))
     theirs = await db.alerts.add(new_alert(guild_id=2, topic="Theirs"))
     before = (await db.guilds.settings(1), await db.alerts.for_guild(1))
-    real, calls = sqlite_alerts._alert_params, 0
+    # Each backend writes through its own module's helper: inject the failure where this one writes.
+    module = pg_alerts if type(db).__module__.startswith("bot.db.pg") else sqlite_alerts
+    real, calls = module._alert_params, 0
 
     def failing(alert: NewAlert) -> list[object]:
         nonlocal calls
@@ -181,7 +175,7 @@ async def test_an_import_replaces_alerts_in_the_same_transaction(db: Database, m
         return real(alert)
 
     with monkeypatch.context() as patch:
-        patch.setattr(sqlite_alerts, "_alert_params", failing)
+        patch.setattr(module, "_alert_params", failing)
         with pytest.raises(RuntimeError, match="injected failure"):
             await db.guilds.replace(
                 GuildSettings(1, min_quality=90),
@@ -200,3 +194,34 @@ async def test_an_import_replaces_alerts_in_the_same_transaction(db: Database, m
     assert [a.topic for a in await db.alerts.for_guild(1)] == ["Kept", "New"]
     assert (await db.alerts.for_guild(1))[0] == kept
     assert [a.id for a in await db.alerts.for_guild(2)] == [theirs.id]
+
+
+async def test_deliveries_racing_for_the_same_articles_claim_them_once(db: Database) -> None:
+    """Two processes (here: two tasks, each on its own connection) recording a delivery of the same
+    waiting articles at the same moment: one gets them, the other a conflict, never both."""
+    alert = await db.alerts.add(new_alert())
+    items = [(alert.id, f"a{n}", n, f"Story {n}") for n in range(1, 6)]
+    await db.alerts.record_judged([alert.id], 5, items, [], NOW)
+    common = {"channel_id": 10, "plan": "[]", "pinged": False, "publish": False, "publish_limited": False}
+    for round_ in range(5):
+        ids = [f"a{n}" for n in range(1, 6)]
+        results = await asyncio.gather(
+            *(
+                db.alerts.begin_delivery(
+                    alert.id,
+                    kind="roundup",
+                    nonce=f"r{round_}-{who}",
+                    article_ids=ids,
+                    ping_limited=False,
+                    at=NOW,
+                    **common,
+                )
+                for who in range(3)
+            ),
+            return_exceptions=True,
+        )
+        won = [r for r in results if not isinstance(r, BaseException)]
+        assert len(won) == 1 and all(isinstance(r, DeliveryConflict) for r in results if r not in won)
+        pending = await db.alerts.pending(alert.id)
+        assert [d.article_ids for d in pending] == [tuple(ids)], "the winner holds every article, in arrival order"
+        await db.alerts.abandon_delivery(pending[0].id, at=NOW, note="again")

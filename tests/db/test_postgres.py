@@ -6,13 +6,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
 import asyncpg
 import pytest
 
-from bot.db import open_database
+from bot.db import open_database, pg_database
 from bot.db.digest_types import DeliveryConflict
 from bot.db.errors import DatabaseConnectError, DatabaseUnavailable
 from bot.db.pg_connect import pg_migrations
@@ -228,3 +228,34 @@ async def test_connections_terminated_by_the_server_are_replaced(postgres_url: s
     finally:
         await admin.close()
         await db.close()
+
+
+async def test_the_event_listener_comes_back_after_the_server_did_and_refreshes_once(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process's ``/owner reload`` or index change reaches this one after an outage, and
+    what was sent while the listener was gone is made up for by one catalog refresh."""
+    monkeypatch.setattr(pg_database, "LISTEN_RETRY_FIRST", 0.05)
+    monkeypatch.setattr(pg_database, "LISTEN_CHECK_SECONDS", 0.2)
+    events: list[str] = []
+    async with proxied(postgres_url) as (proxy, url):
+        here = await open_database(url)
+        other = await open_database(postgres_url)
+        try:
+            await here.subscribe(events.append)  # type: ignore[attr-defined]
+            await proxy.stop()
+            await asyncio.sleep(0.5)  # several reconnection attempts fail meanwhile
+            await proxy.start()
+            await wait_for(lambda: events == ["articles"], "the refresh after reconnecting")
+            await other.notify("reload")  # type: ignore[attr-defined]
+            await wait_for(lambda: events == ["articles", "reload"], "an event after the outage")
+        finally:
+            await other.close()
+            await here.close()
+
+
+async def wait_for(condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.02)

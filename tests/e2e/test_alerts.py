@@ -14,7 +14,7 @@ import pytest
 
 from bot.alerts import rules
 from bot.app.client import NewsBot
-from bot.db import Database
+from bot.db import open_database
 from bot.db.alert_types import NewAlert
 from bot.db.guild_types import HiddenArticle
 from bot.demo.harness import running_bot
@@ -423,7 +423,7 @@ async def test_two_processes_with_split_shards_post_each_alert_once(
     servers = split_servers
     drop(settings.content_dir, 0, published=datetime(2024, 1, 1, tzinfo=UTC))
     alert_ids: dict[int, int] = {}
-    async with await Database.open(settings.database_path) as db:
+    async with await open_database(settings.database_url) as db:
         for shard, server in servers.items():
             stored = await db.alerts.add(
                 NewAlert(

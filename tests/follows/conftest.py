@@ -15,12 +15,6 @@ from tests.postgres import postgres_url  # noqa: F401  (the session fixture)
 async def db(database_url: str) -> AsyncIterator[DatabaseHandle]:  # noqa: F811  (the fixture above)
     database = await open_database(database_url)
     try:
-        # Follows judge the alerts' arrivals: until the PostgreSQL alert repository (issue #13, its
-        # own branch) is merged, the PostgreSQL runs have nothing to read. Drop this once it is.
-        try:
-            await database.alerts.arrivals_after(0, 1)
-        except NotImplementedError as exc:
-            pytest.skip(f"follows on PostgreSQL need the alerts' arrivals there: {exc}")
         yield database
     finally:
         await database.close()
