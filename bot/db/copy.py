@@ -1,11 +1,14 @@
-"""``newsbot db copy``: move settings, digests, audit and delivery state between databases.
+"""``newsbot db copy``: move settings, digests, alerts, follows, audit and delivery state between databases.
 
-The article index is not copied: it is rebuilt from the content folder by the first index run on
-the target. Rows are written with ``ON CONFLICT DO NOTHING`` in one transaction per table, and a
-marker in the target's ``meta`` says a copy from this source is under way, so a copy that stopped
-half-way is resumed by running the same command again; a target that holds data of its own is
-refused unless ``force`` (which empties the copied tables first). At the end every table's row
-count is compared with the source's.
+The article index is not copied: it is rebuilt from the content folder by the first index run on the
+target. The alerts' arrivals are copied (their sequence numbers are the cursors of alerts and
+follows), so the index rebuilt on the target only adds arrivals after them, and what was already
+posted or sent stays recorded per (alert or follow, article): nothing is posted twice. Rows are
+written with ``ON CONFLICT DO NOTHING`` in one transaction per table, and a marker in the target's
+``meta`` says a copy from this source is under way, so a copy that stopped half-way is resumed by
+running the same command again; a target that holds data of its own is refused unless ``force``
+(which empties the copied tables first). At the end every table's row count is compared with the
+source's.
 """
 
 from __future__ import annotations
@@ -30,8 +33,10 @@ class Table:
     columns: tuple[str, ...]
     key: tuple[str, ...]
     flags: tuple[str, ...] = ()  # 0/1 in SQLite, boolean in PostgreSQL
-    identity: bool = False  # its id column's sequence must move past the copied ids
+    identity: str | None = None  # a column whose sequence must move past the copied values
     where: str = "true"
+    upsert: bool = False  # a row the target's migration already wrote (copied over it, not beside it)
+    reset: str | None = None  # with --force, how such a table is put back as its migration left it
 
 
 #: In dependency order (digests before their deliveries before their items).
@@ -58,7 +63,7 @@ TABLES = (
         ("guild_id", "article_id", "title", "reason", "hidden_by", "hidden_at"),
         ("guild_id", "article_id"),
     ),
-    Table("audit_log", ("id", "guild_id", "user_id", "action", "details", "created_at"), ("id",), identity=True),
+    Table("audit_log", ("id", "guild_id", "user_id", "action", "details", "created_at"), ("id",), identity="id"),
     Table(
         "digests",
         (
@@ -82,7 +87,7 @@ TABLES = (
         ),
         ("id",),
         flags=("paused",),
-        identity=True,
+        identity="id",
     ),
     Table(
         "digest_deliveries",
@@ -99,9 +104,135 @@ TABLES = (
             "finished_at",
         ),
         ("id",),
-        identity=True,
+        identity="id",
     ),
     Table("digest_items", ("digest_id", "article_id", "delivery_id", "position"), ("digest_id", "article_id")),
+    # Live alerts (issue #12): arrivals first (the cursors point into them), then alerts, then posts.
+    Table("alert_arrivals", ("seq", "article_id", "guild_id", "published_at", "arrived_at"), ("seq",), identity="seq"),
+    Table(
+        "alerts",
+        (
+            "id",
+            "guild_id",
+            "channel_id",
+            "channel_kind",
+            "topic",
+            "keywords",
+            "providers",
+            "min_quality",
+            "role_id",
+            "style",
+            "publish",
+            "template",
+            "posts_per_window",
+            "forum_tags",
+            "created_at",
+            "created_by",
+            "paused",
+            "pause_reason",
+            "cursor",
+            "last_skip_article",
+            "last_skip_title",
+            "last_skip_reason",
+            "last_skip_at",
+        ),
+        ("id",),
+        flags=("publish", "paused"),
+        identity="id",
+    ),
+    Table(
+        "alert_deliveries",
+        (
+            "id",
+            "alert_id",
+            "kind",
+            "nonce",
+            "channel_id",
+            "state",
+            "plan",
+            "results",
+            "message_id",
+            "thread_id",
+            "pinged",
+            "publish",
+            "publish_limited",
+            "ping_limited",
+            "created_at",
+            "finished_at",
+            "note",
+        ),
+        ("id",),
+        flags=("pinged", "publish", "publish_limited", "ping_limited"),
+        identity="id",
+    ),
+    Table(
+        "alert_items",
+        ("alert_id", "article_id", "seq", "title", "queued_at", "held", "delivery_id"),
+        ("alert_id", "article_id"),
+        flags=("held",),
+    ),
+    # Personal follows (issue #14): members' own data, moved whole.
+    Table(
+        "follow_members",
+        (
+            "user_id",
+            "timezone",
+            "quiet_start",
+            "quiet_end",
+            "dm_channel_id",
+            "paused_reason",
+            "notice_pending",
+            "created_at",
+        ),
+        ("user_id",),
+        flags=("notice_pending",),
+    ),
+    Table(
+        "follows",
+        (
+            "id",
+            "user_id",
+            "topic",
+            "keywords",
+            "delivery",
+            "at_time",
+            "weekday",
+            "created_at",
+            "created_seq",
+            "paused",
+            "last_slot",
+        ),
+        ("id",),
+        flags=("paused",),
+        identity="id",
+    ),
+    Table(
+        "follow_cursor", ("id", "seq"), ("id",), where="seq > 0", upsert=True, reset="UPDATE follow_cursor SET seq = 0"
+    ),
+    Table(
+        "follow_deliveries",
+        (
+            "id",
+            "user_id",
+            "kind",
+            "follow_id",
+            "slot",
+            "nonce",
+            "state",
+            "payload",
+            "message_id",
+            "created_at",
+            "finished_at",
+        ),
+        ("id",),
+        identity="id",
+    ),
+    Table(
+        "follow_items",
+        ("follow_id", "article_id", "user_id", "seq", "queued_at", "held", "delivery_id"),
+        ("follow_id", "article_id"),
+        flags=("held",),
+    ),
 )
 
 
@@ -178,7 +309,12 @@ async def _copy(read: Reader, dst: Any, source: DatabaseTarget, force: bool, pro
 
     async def begin(conn: Any) -> None:
         if force:
-            await conn.execute(f"TRUNCATE {', '.join(t.name for t in TABLES if t.name != 'meta')} CASCADE")
+            await conn.execute(
+                f"TRUNCATE {', '.join(t.name for t in TABLES if t.name != 'meta' and not t.reset)} CASCADE"
+            )
+            for table in TABLES:
+                if table.reset:
+                    await conn.execute(table.reset)
             await conn.execute("DELETE FROM meta WHERE key <> $1", ARTICLES_VERSION_KEY)
         await conn.execute(
             "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -213,13 +349,20 @@ def _convert(table: Table, row: Sequence[Any]) -> tuple[Any, ...]:
 
 async def _insert(conn: Any, table: Table, rows: list[tuple[Any, ...]]) -> None:
     marks = ", ".join(f"${i}" for i in range(1, len(table.columns) + 1))
+    if table.upsert:
+        changes = ", ".join(f"{c} = excluded.{c}" for c in table.columns if c not in table.key)
+        conflict = f"DO UPDATE SET {changes}"
+    else:
+        conflict = "DO NOTHING"
     sql = (
         f"INSERT INTO {table.name} ({', '.join(table.columns)}) VALUES ({marks}) "
-        f"ON CONFLICT ({', '.join(table.key)}) DO NOTHING"
+        f"ON CONFLICT ({', '.join(table.key)}) {conflict}"
     )
     for start in range(0, len(rows), BATCH):
         await conn.executemany(sql, rows[start : start + BATCH])
     if table.identity:
+        column = table.identity
         await conn.execute(
-            f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), max(id)) FROM {table.name} HAVING max(id) > 0"
+            f"SELECT setval(pg_get_serial_sequence('{table.name}', '{column}'), max({column})) FROM {table.name} "
+            f"HAVING max({column}) > 0"
         )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,8 +16,11 @@ from bot.db.copy import MARKER_KEY, TABLES, copy_database
 from bot.db.guild_types import GuildSettings, HiddenArticle
 from bot.settings import database_target
 from tests import postgres
-from tests.db.conftest import count_rows
+from tests.db.conftest import count_rows, store
+from tests.db.test_alerts import new_alert, recent
 from tests.db.test_digests import new_digest
+from tests.db.test_follows import ALICE, NOW
+from tests.db.test_follows import new as new_follow
 
 SLOT = datetime(2024, 1, 2, 9, tzinfo=UTC)
 
@@ -108,3 +113,46 @@ def test_the_password_stays_out_of_copy_errors(tmp_path: Path, capsys: pytest.Ca
     err = capsys.readouterr().err
     assert "--to" in err or "cannot connect" in err
     assert "hunter2secret" not in err and err.count("\n") == 1
+
+
+async def test_alerts_and_follows_arrive_with_their_cursors_and_keep_counting(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """Issue #13: the copy takes alerts, follows and their arrivals; an alert's cursor and a follow's
+    articles still mean the same on the target, and new ids continue after the copied ones."""
+    path = tmp_path / "news.sqlite3"
+    async with await Database.open(path) as db:
+        await store(db, [recent(1), recent(2)])  # two arrivals
+        alert = await db.alerts.add(new_alert())
+        await db.follows.ensure_member(ALICE, "Europe/Paris", NOW)
+        follow = await db.follows.add(new_follow())
+        arrivals = await db.alerts.arrivals_after(0, 10)
+    report = await copy_database(database_target(path), database_target(postgres_url))
+    assert report.counts["alert_arrivals"] == len(arrivals) == 2
+    assert report.counts["alerts"] == 1 and report.counts["follows"] == 1 and report.counts["follow_members"] == 1
+
+    async with await open_database(postgres_url) as db:
+        (copied,) = await db.alerts.for_guild(alert.guild_id)
+        assert copied == alert  # cursor included: it points at the same arrivals
+        assert await db.alerts.arrivals_after(0, 10) == arrivals
+        member = await db.follows.member(ALICE)
+        assert member is not None and member.timezone == "Europe/Paris"
+        assert (await db.alerts.add(new_alert())).id == alert.id + 1
+        assert (await db.follows.add(new_follow())).id == follow.id + 1
+
+
+async def test_every_column_of_every_copied_table_is_copied(tmp_path: Path, postgres_url: str) -> None:
+    """A column added to a table later must be added to the copy too: else it would be lost silently."""
+    path = tmp_path / "news.sqlite3"
+    async with await Database.open(path):
+        pass
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        for table in TABLES:
+            columns = {row[1] for row in conn.execute(f"PRAGMA table_info({table.name})")}
+            assert columns == set(table.columns), f"SQLite {table.name}"
+    async with await open_database(postgres_url) as db:
+        for table in TABLES:
+            rows = await db.pg.fetch(  # type: ignore[attr-defined]
+                "SELECT column_name FROM information_schema.columns WHERE table_name = $1", table.name
+            )
+            assert {r[0] for r in rows} == set(table.columns), f"PostgreSQL {table.name}"
