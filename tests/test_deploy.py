@@ -271,3 +271,23 @@ def test_the_invite_link_asks_for_exactly_what_the_features_check() -> None:
     assert f"scope=bot+applications.commands&permissions={value}`" in readme
     table = {int(v) for v in re.findall(r"^   \| [A-Z][\w ]+ \| (\d+) \|", readme, re.MULTILINE)}
     assert table == {getattr(discord.Permissions, flag).flag for flag in flags}
+
+
+def test_no_file_holds_a_merge_conflict_marker() -> None:
+    """A merge left half-resolved shows its markers to every reader of the README or breaks the code."""
+    import subprocess
+
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=False).stdout.split()
+    if not tracked:
+        pytest.skip("not a git checkout: no list of tracked files")
+    marked = []
+    for name in tracked:
+        path = ROOT / name
+        if path.suffix not in {".py", ".md", ".toml", ".yml", ".yaml", ".sql", ".html", ".css", ".cfg", ""}:
+            continue
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except (UnicodeDecodeError, IsADirectoryError, FileNotFoundError):
+            continue
+        marked += [f"{name}:{n}" for n, line in enumerate(lines, 1) if line.startswith(("<<<<<<< ", ">>>>>>> "))]
+    assert marked == [], marked
