@@ -16,6 +16,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.alerts.queue import PostQueue
 from bot.app.operations import Operations
 from bot.app.sharding import handles_guild
 from bot.app.tree import NewsTree, tree_hash
@@ -95,6 +96,8 @@ class NewsBot(commands.Bot):
         self.started_at = datetime.now(UTC)
         self.last_index: IndexReport | None = None
         self.metrics = BotMetrics()
+        # One pace for every channel alert and DM this process sends (alerts first: issue #14).
+        self.post_queue = PostQueue()
         cast(NewsTree, self.tree).metrics = self.metrics
         # The content watcher and the status server (with the web pages), per settings.
         self.operations = Operations(settings, self.metrics, source=self, reindex=self.reindex, pages=self)
@@ -242,5 +245,6 @@ class NewsBot(commands.Bot):
                 await self.auditor.wait_announced()  # post what was already audited before logging out
             await super().close()
         finally:
+            await self.post_queue.close()
             if hasattr(self, "db"):
                 await self.db.close()

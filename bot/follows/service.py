@@ -93,8 +93,8 @@ class DmOutbox(Protocol):
 
 
 class Pacer(Protocol):
-    """Where every Discord request of a delivery waits its turn: the alerts' paced queue
-    (``bot.alerts.queue.PostQueue``), so DMs never crowd out a slash-command answer."""
+    """Where every Discord request of a delivery waits its turn: the bot's paced queue, in its DM lane
+    (``bot.alerts.queue.PostQueue.lane``), behind channel alerts and never in a slash-command answer's way."""
 
     async def call(self, request: Callable[[], Awaitable[T]]) -> T: ...
 

@@ -24,7 +24,6 @@ from bot.alerts.keywords import KeywordError, parse
 from bot.alerts.loop import AlertLoop
 from bot.alerts.match import topic_key
 from bot.alerts.outbox import DiscordAlertOutbox, RelatedButton, channel_kind, channel_problem
-from bot.alerts.queue import PostQueue
 from bot.alerts.service import AlertService, jump_link
 from bot.app.client import NewsBot
 from bot.app.respond import reply, within_deadline
@@ -119,7 +118,6 @@ class AlertCog(
     def __init__(self, bot: NewsBot) -> None:
         self.bot = bot
         self.clock = OffsetClock()
-        self.queue = PostQueue()
         self._service: AlertService | None = None
         self._loop: AlertLoop | None = None
         self._task: asyncio.Task[None] | None = None
@@ -131,7 +129,7 @@ class AlertCog(
             self._service = AlertService(
                 self.bot.db.alerts,
                 self.bot.db.articles,
-                DiscordAlertOutbox(self.bot, self.queue),
+                DiscordAlertOutbox(self.bot, self.bot.post_queue),
                 self.bot.visibility_for,
                 max_age=timedelta(hours=self.bot.settings.alert_max_age_hours),
                 clock=self.clock,
@@ -606,7 +604,7 @@ class AlertCog(
         found = await self._alert(interaction, alert)
         if not found.paused:
             raise UserFacingError(f"Alert {self._describe(found)} is not paused.")
-        problem = DiscordAlertOutbox(self.bot, self.queue).problem(found)
+        problem = DiscordAlertOutbox(self.bot, self.bot.post_queue).problem(found)
         if problem is not None:
             raise UserFacingError(
                 f"Alert {self._describe(found)} stays paused: {problem}. Fix that, or `/alert edit` it."

@@ -21,6 +21,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.alerts.keywords import KeywordError, parse
+from bot.alerts.queue import Priority
 from bot.app.client import NewsBot
 from bot.app.respond import reply
 from bot.db.follow_types import Follow, NewFollow
@@ -31,7 +32,7 @@ from bot.follows.engine import FollowEngine, sends_dms
 from bot.follows.outbox import DiscordDmOutbox
 from bot.follows.quiet import clock_text, minutes
 from bot.follows.rules import DEFAULT_TIME, INSTANT_CAP, MAX_FOLLOWS
-from bot.follows.service import FollowService, Pacer, schedule_of
+from bot.follows.service import FollowService, schedule_of
 from bot.modules._lookup import quote, resolve_topic, topic_choices
 from bot.render.follow import answer, delivery_label, follow_label, list_embed, local_moment
 from bot.render.limits import MAX_CHOICES
@@ -101,15 +102,10 @@ class FollowCog(commands.GroupCog, group_name="follow", group_description="Your 
                 self.bot.db.articles,
                 DiscordDmOutbox(self.bot),
                 self.bot.policy.default_visibility,
-                pacer=self._pacer(),
+                # Behind channel alerts in the bot's one paced queue: personal deliveries yield to them.
+                pacer=self.bot.post_queue.lane(Priority.DM),
             )
         return self._service
-
-    def _pacer(self) -> Pacer | None:
-        # The alerts' paced queue, shared so channel alerts and DMs keep one pace together.
-        cog = self.bot.get_cog("AlertCog")
-        queue = getattr(cog, "queue", None)
-        return queue if queue is not None and hasattr(queue, "call") else None
 
     @property
     def engine(self) -> FollowEngine:
