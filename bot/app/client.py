@@ -31,6 +31,7 @@ from bot.guilds.policy import Policy
 from bot.ops.health import shard_states
 from bot.ops.metrics import BotMetrics
 from bot.ops.view import ShardState
+from bot.render.follow import paused_notice
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,7 @@ class NewsBot(commands.Bot):
         # One pace for every channel alert and DM this process sends (alerts first: issue #14).
         self.post_queue = PostQueue()
         cast(NewsTree, self.tree).metrics = self.metrics
+        cast(NewsTree, self.tree).notices = self.take_follow_notice
         # The content watcher and the status server (with the web pages), per settings.
         self.operations = Operations(settings, self.metrics, source=self, reindex=self.reindex, pages=self)
         self._event_tasks: set[asyncio.Task[None]] = set()
@@ -224,6 +226,19 @@ class NewsBot(commands.Bot):
             return (await self.policy.for_guild(guild_id)).settings.log_channel_id
 
         return Auditor(self.db.audit, self, log_channel)
+
+    async def take_follow_notice(self, user_id: int) -> discord.Embed | None:
+        """The notice owed to a member whose follows were paused because Discord refused a DM, once
+        (issue #14): a read for everyone, a write only when one is due."""
+        try:
+            member = await self.db.follows.member(user_id)
+            reason = (
+                await self.db.follows.take_notice(user_id) if member is not None and member.notice_pending else None
+            )
+        except DatabaseUnavailable as exc:
+            log.warning("could not look for user %d's paused-follows notice: %s", user_id, exc)
+            return None
+        return paused_notice(reason) if reason is not None else None
 
     async def visibility_for(self, guild_id: int | None) -> Visibility:
         """What a server may see: its own settings and hidden articles over the deployment default."""

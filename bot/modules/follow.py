@@ -42,11 +42,6 @@ log = logging.getLogger(__name__)
 RESTART_DELAY: Final = 60
 CONFIRM_TIMEOUT: Final = 120.0
 _ID_RE: Final = re.compile(r"#?\s*(\d{1,18})")
-HOW_TO_FIX: Final = (
-    "To get your follows again, allow direct messages from me (Discord: **User Settings → Content & Social → "
-    "allow DMs from server members**, or this server's **Privacy Settings**), or add the app to your account, "
-    "then run `/follow resume`."
-)
 
 
 def _time_text(value: str) -> str:
@@ -149,9 +144,6 @@ class FollowCog(commands.GroupCog, group_name="follow", group_description="Your 
         return datetime.now(UTC)
 
     async def _answer(self, interaction: discord.Interaction[Any], text: str, *, title: str | None = None) -> None:
-        notice = await self.bot.db.follows.take_notice(interaction.user.id)
-        if notice is not None:
-            text = f"⏸ **Your follows are paused:** {notice}. {HOW_TO_FIX}\n\n{text}"
         await reply(interaction, embed=answer(text, title=title), ephemeral=True)
 
     async def _own(self, interaction: discord.Interaction[Any], raw: str) -> Follow:
@@ -263,11 +255,7 @@ class FollowCog(commands.GroupCog, group_name="follow", group_description="Your 
         """Your follows, your timezone and quiet hours"""
         follows = await self.bot.db.follows.for_user(interaction.user.id)
         member = await self.bot.db.follows.member(interaction.user.id)
-        notice = await self.bot.db.follows.take_notice(interaction.user.id)
-        embed = list_embed(follows, member)
-        if notice is not None:
-            embed.description = f"⏸ **Your follows are paused:** {notice}. {HOW_TO_FIX}\n\n{embed.description}"
-        await reply(interaction, embed=embed, ephemeral=True)
+        await reply(interaction, embed=list_embed(follows, member), ephemeral=True)
 
     @app_commands.command(name="remove")
     @app_commands.describe(follow="The follow (its id; start typing to see yours)")

@@ -227,6 +227,50 @@ async def test_dms_closed_pause_then_reopened_resume(world: World, follows_bot: 
     assert len(dms) == 1 and "Sprouts everywhere" in embed_text(dms[0])
 
 
+async def test_the_paused_notice_comes_once_with_the_next_command_whichever_it_is(
+    world: World, follows_bot: NewsBot, content_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await follow(world, "add", {"topic": "Orbital Gardening", "timezone": "UTC"})
+
+    async def refused(n: int) -> None:
+        world.emulator.close_dms(world.alice)
+        drop_file(content_dir, n, title=f"Sprouts {n}")
+        await follows_bot.reindex()
+        await tick(follows_bot)
+
+    async def news(user: Any) -> tuple[Message, list[Message]]:
+        result = await world.emulator.send_slash_command(world.guild, world.channel, user, "news", subcommand="latest")
+        answer = await result.original_message()
+        await asyncio.sleep(0.3)  # a follow-up would be sent right after the answer
+        return answer, list(result.followup_messages)
+
+    await refused(1)
+    answer, extra = await news(world.bob)
+    assert "paused" not in embed_text(answer) and extra == [], "other members are told nothing"
+    # A private answer says it first, in the same message.
+    answer, extra = await news(world.alice)
+    text = embed_text(answer)
+    assert answer.ephemeral and extra == []
+    assert text.index("Your follows are paused") < text.index("Latest news") and "/follow resume" in text
+    answer, extra = await news(world.alice)
+    assert "paused" not in embed_text(answer) and extra == [], "said once"
+    assert "Your follows are paused" not in embed_text(await follow(world, "list"))
+
+    # Under a public answer (a server that chose them) it comes as a private follow-up of its own.
+    world.emulator.open_dms(world.alice)
+    await follow(world, "resume")
+    await refused(2)
+
+    async def public(guild_id: int | None) -> bool:
+        return True
+
+    monkeypatch.setattr(follows_bot, "public_results", public)
+    answer, extra = await news(world.alice)
+    assert not answer.ephemeral and "paused" not in embed_text(answer)
+    (notice,) = extra
+    assert notice.ephemeral and "Your follows are paused" in embed_text(notice), "only the member sees it"
+
+
 async def test_a_member_who_left_every_server_is_paused_not_messaged(
     world: World, follows_bot: NewsBot, content_dir: Path
 ) -> None:
