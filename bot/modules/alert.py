@@ -134,6 +134,7 @@ class AlertCog(
                 max_age=timedelta(hours=self.bot.settings.alert_max_age_hours),
                 clock=self.clock,
                 audit=self.bot.audit,
+                counters=self.bot.metrics,
             )
         return self._service
 

@@ -99,6 +99,7 @@ class FollowCog(commands.GroupCog, group_name="follow", group_description="Your 
                 self.bot.policy.default_visibility,
                 # Behind channel alerts in the bot's one paced queue: personal deliveries yield to them.
                 pacer=self.bot.post_queue.lane(Priority.DM),
+                counters=self.bot.metrics,
             )
         return self._service
 

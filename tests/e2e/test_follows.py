@@ -27,6 +27,7 @@ from bot.demo.harness import running_bot
 from bot.emulator import Emulator
 from bot.emulator.models import Message
 from bot.follows.rules import INSTANT_CAP
+from bot.ops.metrics import DM_KINDS
 from bot.settings import Settings
 from tests.e2e.conftest import World, button, embed_text
 
@@ -225,6 +226,9 @@ async def test_dms_closed_pause_then_reopened_resume(world: World, follows_bot: 
     await tick(follows_bot)
     dms = world.emulator.dm_messages(world.alice)
     assert len(dms) == 1 and "Sprouts everywhere" in embed_text(dms[0])
+    metric = follows_bot.metrics.registry.get_sample_value
+    assert metric("newsbot_follow_dms_total", {"kind": "instant", "outcome": "refused"}) == 1
+    assert sum(metric("newsbot_follow_dms_total", {"kind": kind, "outcome": "sent"}) or 0 for kind in DM_KINDS) == 1
 
 
 async def test_the_paused_notice_comes_once_with_the_next_command_whichever_it_is(
@@ -368,6 +372,8 @@ async def test_a_daily_digest_comes_at_the_members_local_time_across_a_dst_chang
     assert len(second) == 2 and "Saturday night basil" in second[1] and "Friday night tomatoes" not in second[1]
     assert len(await at(datetime(2024, 3, 31, 7, 0, tzinfo=UTC))) == 2
     assert engine.next_digest() == datetime(2024, 4, 1, 6, 0, tzinfo=UTC)
+    digests = {"kind": "digest", "outcome": "sent"}
+    assert follows_bot.metrics.registry.get_sample_value("newsbot_follow_dms_total", digests) == 2
     world.emulator.assert_no_violations()
 
 
@@ -417,6 +423,9 @@ async def test_past_the_hourly_cap_the_rest_come_as_one_roundup(
     assert "hourly limit" in roundup
     assert all(any(title in text for text in texts) for title in titles), "every article somewhere"
     assert sum(title in roundup for title in titles) == len(titles) - INSTANT_CAP
+    metric = follows_bot.metrics.registry.get_sample_value
+    assert metric("newsbot_follow_dms_total", {"kind": "instant", "outcome": "sent"}) == INSTANT_CAP
+    assert metric("newsbot_follow_dms_total", {"kind": "roundup", "outcome": "sent"}) == 1
     world.emulator.assert_no_violations()
 
 
