@@ -109,6 +109,20 @@ class Articles(Protocol):
 Kind = Literal["posted", "held", "paused", "retry", "idle", "dropped"]
 
 
+class AlertCounters(Protocol):
+    """Where deliveries are counted (``bot.ops.metrics.BotMetrics``)."""
+
+    def alert_delivery(self, style: str, kind: str, outcome: str) -> None:
+        """``kind``: post, roundup or test; ``outcome``: posted, paused or retry."""
+
+    def alert_paused(self) -> None: ...
+
+
+def style_of(alert: Alert) -> str:
+    """The alert's style as counted: ``forum`` in a forum channel, else its own style."""
+    return "forum" if alert.channel_kind == "forum" else alert.style
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome:
     kind: Kind
@@ -188,8 +202,10 @@ class AlertService:
         max_age: timedelta,
         clock: Callable[[], datetime],
         audit: Audit | None = None,
+        counters: AlertCounters | None = None,
     ) -> None:
         self.repo = repo
+        self.counters = counters
         self.articles = articles
         self.outbox = outbox
         self.visibility_for = visibility_for
@@ -438,6 +454,14 @@ class AlertService:
     async def _run(
         self, delivery: AlertDelivery, alert: Alert, steps: list[dict[str, Any]], *, reconcile: bool
     ) -> Outcome:
+        outcome = await self._attempt(delivery, alert, steps, reconcile=reconcile)
+        if self.counters is not None and outcome.kind in ("posted", "paused", "retry"):
+            self.counters.alert_delivery(style_of(alert), delivery.kind, outcome.kind)
+        return outcome
+
+    async def _attempt(
+        self, delivery: AlertDelivery, alert: Alert, steps: list[dict[str, Any]], *, reconcile: bool
+    ) -> Outcome:
         results: list[int | None] = list(delivery.results) + [None] * (len(steps) - len(delivery.results))
         after = delivery.created_at - RECONCILE_MARGIN
         channel = delivery.channel_id
@@ -511,6 +535,8 @@ class AlertService:
         """Pause an alert that cannot post; ``/alert resume`` restarts it. Its waiting articles stay."""
         log.warning("alert %d paused: %s", alert.id, reason)
         await self.repo.set_paused(alert.id, paused=True, reason=reason)
+        if self.counters is not None:
+            self.counters.alert_paused()
         if self.audit is not None:
             details = {"alert": alert.id, "channel": alert.channel_id, "reason": reason}
             try:

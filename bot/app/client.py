@@ -17,6 +17,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.alerts.actions import AlertActions
+from bot.alerts.queue import PostQueue
 from bot.app.operations import Operations
 from bot.app.sharding import handles_guild
 from bot.app.tree import NewsTree, tree_hash
@@ -34,6 +35,7 @@ from bot.guilds.policy import Policy
 from bot.ops.health import shard_states
 from bot.ops.metrics import BotMetrics
 from bot.ops.view import ShardState
+from bot.render.follow import paused_notice
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -99,7 +101,10 @@ class NewsBot(commands.Bot):
         self.started_at = datetime.now(UTC)
         self.last_index: IndexReport | None = None
         self.metrics = BotMetrics()
+        # One pace for every channel alert and DM this process sends (alerts first: issue #14).
+        self.post_queue = PostQueue()
         cast(NewsTree, self.tree).metrics = self.metrics
+        cast(NewsTree, self.tree).notices = self.take_follow_notice
         # The content watcher and the status server (with the web pages), per settings.
         self.operations = Operations(settings, self.metrics, source=self, reindex=self.reindex, pages=self)
         self._event_tasks: set[asyncio.Task[None]] = set()
@@ -247,6 +252,19 @@ class NewsBot(commands.Bot):
             notify=lambda event, guild_id: self.dispatch(event, guild_id),
         )
 
+    async def take_follow_notice(self, user_id: int) -> discord.Embed | None:
+        """The notice owed to a member whose follows were paused because Discord refused a DM, once
+        (issue #14): a read for everyone, a write only when one is due."""
+        try:
+            member = await self.db.follows.member(user_id)
+            reason = (
+                await self.db.follows.take_notice(user_id) if member is not None and member.notice_pending else None
+            )
+        except DatabaseUnavailable as exc:
+            log.warning("could not look for user %d's paused-follows notice: %s", user_id, exc)
+            return None
+        return paused_notice(reason) if reason is not None else None
+
     async def visibility_for(self, guild_id: int | None) -> Visibility:
         """What a server may see: its own settings and hidden articles over the deployment default."""
         return await self.policy.visibility(guild_id)
@@ -267,5 +285,6 @@ class NewsBot(commands.Bot):
                 await self.auditor.wait_announced()  # post what was already audited before logging out
             await super().close()
         finally:
+            await self.post_queue.close()
             if hasattr(self, "db"):
                 await self.db.close()

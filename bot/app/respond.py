@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import discord
@@ -17,6 +17,8 @@ from discord import app_commands
 
 from bot.errors import UserFacingError
 from bot.ops.telemetry import record_outcome
+from bot.render.digest import MAX_EMBEDS, message_text_length
+from bot.render.embeds import Limit
 from bot.render.limits import permission_name
 from bot.render.text import escape_markdown
 
@@ -24,6 +26,8 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+#: Where ``offer_notice`` leaves a notice for the answer (``interaction.extras``).
+NOTICE = "newsbot.notice"
 # Work that is not done by then is deferred ("thinking..."), leaving ample margin below 3 s.
 DEFER_AFTER = 1.5
 APOLOGY = "Sorry, something went wrong on our side while handling that. It has been logged; please try again later."
@@ -39,6 +43,18 @@ async def within_deadline(interaction: discord.Interaction[Any], work: Awaitable
     return await task
 
 
+def offer_notice(interaction: discord.Interaction[Any], take: Callable[[], Awaitable[discord.Embed | None]]) -> None:
+    """Let the answer to ``interaction`` carry a notice for the member (``NewsTree`` offers their
+    paused-follows notice to every command). ``take`` is awaited by the first answer only, after the
+    command's work, so a command that settles the matter (``/follow resume``) is not told about it."""
+    interaction.extras[NOTICE] = take
+
+
+async def _take_notice(interaction: discord.Interaction[Any]) -> discord.Embed | None:
+    take = interaction.extras.pop(NOTICE, None)
+    return await take() if take is not None else None
+
+
 async def reply(
     interaction: discord.Interaction[Any],
     content: str | None = None,
@@ -50,14 +66,19 @@ async def reply(
     ephemeral: bool,
 ) -> None:
     """Send the answer as the first response, or as a follow-up when the interaction was already
-    answered or deferred."""
+    answered or deferred. A notice offered for the member goes first in a private answer, or in a
+    private follow-up of its own when the answer is public or has no room for it."""
+    notice = await _take_notice(interaction)
     extra: dict[str, Any] = {}
     if content is not None:
         extra["content"] = content
-    if embed is not None:
-        extra["embed"] = embed
-    if embeds:
-        extra["embeds"] = list(embeds)
+    every = ([embed] if embed is not None else []) + list(embeds)
+    if notice is not None and ephemeral and _fits([notice, *every]):
+        every, notice = [notice, *every], None
+    if len(every) == 1:
+        extra["embed"] = every[0]
+    elif every:
+        extra["embeds"] = every
     if view is not None:  # discord.py refuses an explicit None where it expects a view
         extra["view"] = view
     if file is not None:
@@ -66,6 +87,12 @@ async def reply(
         await interaction.followup.send(ephemeral=ephemeral, **extra)
     else:
         await interaction.response.send_message(ephemeral=ephemeral, **extra)
+    if notice is not None:
+        await interaction.followup.send(embed=notice, ephemeral=True)
+
+
+def _fits(embeds: Sequence[discord.Embed]) -> bool:
+    return len(embeds) <= MAX_EMBEDS and message_text_length(embeds) <= Limit.TOTAL
 
 
 def error_embed(message: str, title: str | None = None) -> discord.Embed:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
 
-from bot.app.respond import report_error
+from bot.app.respond import offer_notice, report_error
 from bot.ops.telemetry import track_interaction
 
 if TYPE_CHECKING:
@@ -20,15 +22,19 @@ class NewsTree(app_commands.CommandTree[Any]):
     """Errors become replies through ``bot.app.respond.report_error`` (the one error path, shared
     with the components): user-facing ones privately and verbatim, anything else is logged with the
     ids needed to trace it and answered with a short apology. ``metrics`` is set by the bot that
-    owns the tree (it times and counts every interaction)."""
+    owns the tree (it times and counts every interaction); ``notices``, the member's pending notice
+    (their follows paused because Discord refused a DM), which every command's answer then says once."""
 
     metrics: BotMetrics | None = None
+    notices: Callable[[int], Awaitable[discord.Embed | None]] | None = None
 
     async def interaction_check(self, interaction: discord.Interaction[Any], /) -> bool:
         # Runs first, in the task that handles the interaction, for commands, context menus and
         # autocomplete alike: where they are timed and counted (see bot.ops.telemetry).
         if self.metrics is not None:
             track_interaction(interaction, self.metrics)
+        if self.notices is not None and interaction.type is discord.InteractionType.application_command:
+            offer_notice(interaction, partial(self.notices, interaction.user.id))
         return True
 
     async def on_error(self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError) -> None:

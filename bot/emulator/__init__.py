@@ -84,6 +84,8 @@ Driver API (``Emulator``)::
     emulator.registered_commands(guild_id=None) -> list[dict]
     emulator.bulk_overwrite_count, emulator.bulk_overwrites[guild_id or None]
     emulator.inject_429(method, path_prefix, retry_after=0.2, count=1, global_=False)
+    stall = emulator.stall(method, path_prefix, *, applied)  # hold the next match unanswered (kill tests)
+    await stall.reached(timeout=10.0); stall.release()
     await emulator.drop_gateway(shard_id=None, *, code=4000, abort=False) -> int
     await emulator.invalidate_session(shard_id=None, *, resumable=False) -> int
     await emulator.request_reconnect(shard_id=None) -> int

@@ -9,11 +9,12 @@ extra limits, then the handler. Errors come back in Discord's JSON shape with ex
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
@@ -46,6 +47,31 @@ _MAJOR = ("channel_id", "guild_id", "webhook_id", "webhook_token", "interaction_
 _ROUTE: web.RequestKey[RouteMatch] = web.RequestKey("route", RouteMatch)
 _BODY: web.RequestKey[Any] = web.RequestKey("body", object)
 _UPLOADS: web.RequestKey[dict[int, Upload]] = web.RequestKey("uploads", dict)
+
+
+@dataclass(eq=False)
+class Stall:
+    """The next request matching ``method`` and ``path_prefix`` is held without an answer until
+    ``release()``: taken effect first when ``applied`` (a crash after Discord acted), or never when
+    not (a crash before the request reached Discord). Tests kill the caller while it waits."""
+
+    method: str
+    path_prefix: str
+    applied: bool
+    used: bool = False
+    _reached: asyncio.Event = field(default_factory=asyncio.Event)
+    _released: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def hold(self) -> None:
+        self._reached.set()
+        await self._released.wait()
+
+    async def reached(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+        """Wait until a matching request is being held."""
+        await asyncio.wait_for(self._reached.wait(), timeout)
+
+    def release(self) -> None:
+        self._released.set()
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +126,7 @@ class RestApi:
         self.spec = spec
         self.require_no_mentions = require_no_mentions
         self.requests: list[RequestRecord] = []
+        self.stalls: list[Stall] = []
 
     # -- wiring ----------------------------------------------------------------------------------
 
@@ -180,7 +207,13 @@ class RestApi:
             self._authorise(request, path)
             await self._read_body(request, method)
             self._validate(method, match, _body(request))
+            stall = self._stall_for(method, path)
+            if stall is not None and not stall.applied:
+                await stall.hold()  # the caller dies meanwhile: the request never took effect
+                raise ApiError(503, 0, "503: stalled request released")
             response = await handler(request)
+            if stall is not None:
+                await stall.hold()  # applied, but the caller has not seen the answer yet
         except RateLimitedError as error:
             # A limit of the resource (an announcement channel's publishes), not of the route's bucket.
             limited = Limited(error.retry_after, False, injected=False, limit=error.limit, scope=error.scope)
@@ -201,6 +234,13 @@ class RestApi:
         response.headers.update(self.limiter.headers(bucket))
         self._log(method, path, response.status)
         return response
+
+    def _stall_for(self, method: str, path: str) -> Stall | None:
+        for stall in self.stalls:
+            if not stall.used and stall.method == method and path.startswith(stall.path_prefix):
+                stall.used = True
+                return stall
+        return None
 
     def _log(self, method: str, path: str, status: int) -> None:
         self.requests.append(RequestRecord(method, path, status, time.monotonic()))

@@ -53,7 +53,7 @@ from bot.emulator.permissions import (
     Perm,
 )
 from bot.emulator.ratelimit import RateLimiter, RateLimitHit
-from bot.emulator.rest import API_PREFIX, RequestRecord, RestApi
+from bot.emulator.rest import API_PREFIX, RequestRecord, RestApi, Stall
 from bot.emulator.snowflake import SnowflakeFactory
 from bot.emulator.validation import ApiSpec
 from bot.emulator.waiting import Notifier
@@ -117,6 +117,7 @@ class Emulator:
         self._port = port
         self._runner: web.AppRunner | None = None
         self._rest: RestApi | None = None
+        self._stalls: list[Stall] = []
         self.oauth = OAuthProvider(self.world)  # "Login with Discord": bot/emulator/oauth.py
 
     # -- lifecycle -----------------------------------------------------------------------------------
@@ -132,6 +133,7 @@ class Emulator:
             require_no_mentions=self._require_no_mentions,
         )
         self.oauth.install(app)  # before the REST API: its middleware answers the Bearer-token routes
+        self._rest.stalls = self._stalls
         self._rest.install(app)
         app.router.add_get("/gateway", self.gateway.handle)
         app.router.add_get("/gateway/", self.gateway.handle)
@@ -149,6 +151,8 @@ class Emulator:
     async def stop(self) -> None:
         if self._runner is None:
             return
+        for stall in self._stalls:
+            stall.release()  # no handler left waiting on a test that is over
         await self.gateway.close_all()
         await self._runner.cleanup()
         self._runner = None
@@ -611,6 +615,12 @@ class Emulator:
     ) -> None:
         """The next ``count`` requests whose path (after ``/api/v10``) starts with ``path_prefix`` get a 429."""
         self.limiter.inject(method, path_prefix, retry_after=retry_after, count=count, global_=global_)
+
+    def stall(self, method: str, path_prefix: str, *, applied: bool) -> Stall:
+        """Hold the next matching request unanswered (see ``Stall``) until ``stall.release()``."""
+        stall = Stall(method, path_prefix, applied)
+        self._stalls.append(stall)
+        return stall
 
     async def drop_gateway(self, shard_id: int | None = None, *, code: int = 4000, abort: bool = False) -> int:
         """Close gateway sockets (all, or one shard's) so clients reconnect and RESUME. Returns how many."""

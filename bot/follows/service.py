@@ -93,10 +93,17 @@ class DmOutbox(Protocol):
 
 
 class Pacer(Protocol):
-    """Where every Discord request of a delivery waits its turn: the alerts' paced queue
-    (``bot.alerts.queue.PostQueue``), so DMs never crowd out a slash-command answer."""
+    """Where every Discord request of a delivery waits its turn: the bot's paced queue, in its DM lane
+    (``bot.alerts.queue.PostQueue.lane``), behind channel alerts and never in a slash-command answer's way."""
 
     async def call(self, request: Callable[[], Awaitable[T]]) -> T: ...
+
+
+class FollowCounters(Protocol):
+    """Where DMs are counted (``bot.ops.metrics.BotMetrics``)."""
+
+    def follow_dm(self, kind: str, outcome: str) -> None:
+        """``kind``: instant, roundup or digest; ``outcome``: sent or refused."""
 
 
 class Unpaced:
@@ -246,6 +253,7 @@ class FollowService:
         visibility: Visibility,
         *,
         pacer: Pacer | None = None,
+        counters: FollowCounters | None = None,
         max_age: timedelta = MAX_AGE,
         grace: timedelta = DIGEST_GRACE,
     ) -> None:
@@ -256,6 +264,7 @@ class FollowService:
         self.outbox = outbox
         self.vis = visibility
         self.pacer: Pacer = pacer or Unpaced()
+        self.counters = counters
         self.max_age = max_age
         self.grace = grace
         self._locks: dict[int, asyncio.Lock] = {}
@@ -317,10 +326,16 @@ class FollowService:
                 await self.repo.settle(delivery.follow_id, delivery.slot)
             await self.repo.pause_member(member.user_id, exc.reason)
             log.warning("follows of user %d paused: Discord refused a direct message", member.user_id)
+            self._count(delivery.kind, "refused")
             return False
         await self.repo.finish_delivery(delivery.id, message_id=message_id, at=now)
+        self._count(delivery.kind, "sent")
         log.info("user %d: sent a %s DM (message %d)", member.user_id, delivery.kind, message_id)
         return True
+
+    def _count(self, kind: str, outcome: str) -> None:
+        if self.counters is not None:
+            self.counters.follow_dm(kind, outcome)
 
     async def _complete(self, delivery: FollowDelivery, member: Member, now: datetime) -> bool:
         """A pending DM: record it if it was sent, else send it again (or give it up); False when

@@ -23,7 +23,6 @@ from bot.alerts import rules
 from bot.alerts.actions import ALL, AlertActions, AlertChanges, AlertForm, describe_filters
 from bot.alerts.loop import AlertLoop
 from bot.alerts.outbox import DiscordAlertOutbox, RelatedButton
-from bot.alerts.queue import PostQueue
 from bot.alerts.service import AlertService, jump_link
 from bot.app.client import NewsBot
 from bot.app.respond import reply, within_deadline
@@ -99,7 +98,6 @@ class AlertCog(
     def __init__(self, bot: NewsBot) -> None:
         self.bot = bot
         self.clock = OffsetClock()
-        self.queue = PostQueue()
         self._service: AlertService | None = None
         self._loop: AlertLoop | None = None
         self._actions: AlertActions | None = None
@@ -112,11 +110,12 @@ class AlertCog(
             self._service = AlertService(
                 self.bot.db.alerts,
                 self.bot.db.articles,
-                DiscordAlertOutbox(self.bot, self.queue),
+                DiscordAlertOutbox(self.bot, self.bot.post_queue),
                 self.bot.visibility_for,
                 max_age=timedelta(hours=self.bot.settings.alert_max_age_hours),
                 clock=self.clock,
                 audit=self.bot.audit,
+                counters=self.bot.metrics,
             )
         return self._service
 

@@ -21,6 +21,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.alerts.keywords import KeywordError, parse
+from bot.alerts.queue import Priority
 from bot.app.client import NewsBot
 from bot.app.respond import reply
 from bot.db.follow_types import Follow, NewFollow
@@ -31,7 +32,7 @@ from bot.follows.engine import FollowEngine, sends_dms
 from bot.follows.outbox import DiscordDmOutbox
 from bot.follows.quiet import clock_text, minutes
 from bot.follows.rules import DEFAULT_TIME, INSTANT_CAP, MAX_FOLLOWS
-from bot.follows.service import FollowService, Pacer, schedule_of
+from bot.follows.service import FollowService, schedule_of
 from bot.modules._lookup import quote, resolve_topic, topic_choices
 from bot.render.follow import answer, delivery_label, follow_label, list_embed, local_moment
 from bot.render.limits import MAX_CHOICES
@@ -41,11 +42,6 @@ log = logging.getLogger(__name__)
 RESTART_DELAY: Final = 60
 CONFIRM_TIMEOUT: Final = 120.0
 _ID_RE: Final = re.compile(r"#?\s*(\d{1,18})")
-HOW_TO_FIX: Final = (
-    "To get your follows again, allow direct messages from me (Discord: **User Settings → Content & Social → "
-    "allow DMs from server members**, or this server's **Privacy Settings**), or add the app to your account, "
-    "then run `/follow resume`."
-)
 
 
 def _time_text(value: str) -> str:
@@ -101,15 +97,11 @@ class FollowCog(commands.GroupCog, group_name="follow", group_description="Your 
                 self.bot.db.articles,
                 DiscordDmOutbox(self.bot),
                 self.bot.policy.default_visibility,
-                pacer=self._pacer(),
+                # Behind channel alerts in the bot's one paced queue: personal deliveries yield to them.
+                pacer=self.bot.post_queue.lane(Priority.DM),
+                counters=self.bot.metrics,
             )
         return self._service
-
-    def _pacer(self) -> Pacer | None:
-        # The alerts' paced queue, shared so channel alerts and DMs keep one pace together.
-        cog = self.bot.get_cog("AlertCog")
-        queue = getattr(cog, "queue", None)
-        return queue if queue is not None and hasattr(queue, "call") else None
 
     @property
     def engine(self) -> FollowEngine:
@@ -153,9 +145,6 @@ class FollowCog(commands.GroupCog, group_name="follow", group_description="Your 
         return datetime.now(UTC)
 
     async def _answer(self, interaction: discord.Interaction[Any], text: str, *, title: str | None = None) -> None:
-        notice = await self.bot.db.follows.take_notice(interaction.user.id)
-        if notice is not None:
-            text = f"⏸ **Your follows are paused:** {notice}. {HOW_TO_FIX}\n\n{text}"
         await reply(interaction, embed=answer(text, title=title), ephemeral=True)
 
     async def _own(self, interaction: discord.Interaction[Any], raw: str) -> Follow:
@@ -267,11 +256,7 @@ class FollowCog(commands.GroupCog, group_name="follow", group_description="Your 
         """Your follows, your timezone and quiet hours"""
         follows = await self.bot.db.follows.for_user(interaction.user.id)
         member = await self.bot.db.follows.member(interaction.user.id)
-        notice = await self.bot.db.follows.take_notice(interaction.user.id)
-        embed = list_embed(follows, member)
-        if notice is not None:
-            embed.description = f"⏸ **Your follows are paused:** {notice}. {HOW_TO_FIX}\n\n{embed.description}"
-        await reply(interaction, embed=embed, ephemeral=True)
+        await reply(interaction, embed=list_embed(follows, member), ephemeral=True)
 
     @app_commands.command(name="remove")
     @app_commands.describe(follow="The follow (its id; start typing to see yours)")

@@ -37,6 +37,12 @@ disable_created_metrics()  # type: ignore[no-untyped-call]  # not annotated upst
 #: Discord gives autocomplete three seconds; most answers should take a few milliseconds.
 AUTOCOMPLETE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 3.0)
 
+#: The label values of the alert and follow counters (created up front, at 0).
+ALERT_STYLES = ("embed", "compact", "thread", "forum")
+ALERT_OUTCOMES = ("posted", "paused", "retry")
+DM_KINDS = ("instant", "roundup", "digest")
+DM_OUTCOMES = ("sent", "refused")
+
 #: The gauges read at scrape time: name -> (help, labels).
 STATE_GAUGES: dict[str, tuple[str, tuple[str, ...]]] = {
     "newsbot_articles_indexed": ("Articles in the index, published or not.", ()),
@@ -128,6 +134,50 @@ class BotMetrics:
             ("outcome",),
             registry=r,
         )
+        self.alert_posts = Counter(
+            "newsbot_alert_posts_total",
+            "Live-alert posts of one article, by style (embed, compact, thread, forum) and outcome "
+            "(posted; paused: the alert could not post; retry: Discord failed for now).",
+            ("style", "outcome"),
+            registry=r,
+        )
+        self.alert_roundups = Counter(
+            "newsbot_alert_roundups_total",
+            "Live-alert roundups posted (articles held back by the flood limit).",
+            registry=r,
+        )
+        self.alert_pauses = Counter(
+            "newsbot_alert_pauses_total", "Live alerts paused because they could not post.", registry=r
+        )
+        self.follow_dms = Counter(
+            "newsbot_follow_dms_total",
+            "Direct messages of personal follows, by kind (instant, roundup, digest) and outcome (sent, refused).",
+            ("kind", "outcome"),
+            registry=r,
+        )
+        # Every series from the start, so a rate over them is defined before the first event.
+        for style in ALERT_STYLES:
+            for outcome in ALERT_OUTCOMES:
+                self.alert_posts.labels(style=style, outcome=outcome)
+        for kind in DM_KINDS:
+            for outcome in DM_OUTCOMES:
+                self.follow_dms.labels(kind=kind, outcome=outcome)
+
+    # --- what the features call (``bot.alerts.service.AlertCounters``, ``bot.follows.service.FollowCounters``)
+
+    def alert_delivery(self, style: str, kind: str, outcome: str) -> None:
+        if kind == "roundup":
+            if outcome == "posted":
+                self.alert_roundups.inc()
+            return
+        if kind == "post":  # a /alert test is not a delivery
+            self.alert_posts.labels(style=style, outcome=outcome).inc()
+
+    def alert_paused(self) -> None:
+        self.alert_pauses.inc()
+
+    def follow_dm(self, kind: str, outcome: str) -> None:
+        self.follow_dms.labels(kind=kind, outcome=outcome).inc()
 
     def watch(self, bot: StatusSource) -> None:
         """Expose the bot's state (gateway, index) as read at each scrape."""

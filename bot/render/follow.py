@@ -92,6 +92,19 @@ def digest_dm(follow: Follow, local_date: date, items: Sequence[ArticleSummary],
 
 # --- answers ---------------------------------------------------------------------------------------
 
+HOW_TO_FIX: Final = (
+    "To get your follows again, allow direct messages from me (Discord: **User Settings → Content & Social → "
+    "allow DMs from server members**, or this server's **Privacy Settings**), or add the app to your account, "
+    "then run `/follow resume`."
+)
+PAUSED_COLOUR: Final = discord.Colour.orange()
+
+
+def paused_notice(reason: str) -> discord.Embed:
+    """Said once, privately, with the member's next command after Discord refused their DMs."""
+    text = f"⏸ **Your follows are paused:** {escape_markdown(reason)}. {HOW_TO_FIX}"
+    return discord.Embed(description=text[: Limit.DESCRIPTION], colour=PAUSED_COLOUR)
+
 
 def answer(text: str, *, title: str | None = None) -> discord.Embed:
     return fit_embed(discord.Embed(title=title, description=text[: Limit.DESCRIPTION], colour=DEFAULT_COLOR))

@@ -224,6 +224,10 @@ async def test_a_flood_posts_five_then_a_roundup_with_every_article(
     for n in range(1, 501):
         assert len(re.findall(rf"report {n}: lettuce {n} sprouts", everything)) == 1, n
     assert "and 495 more" in everything
+    metric = alert_bot.metrics.registry.get_sample_value
+    assert metric("newsbot_alert_posts_total", {"style": "embed", "outcome": "posted"}) == 5
+    assert metric("newsbot_alert_roundups_total") == 1
+    assert metric("newsbot_alert_pauses_total") == 0
 
 
 async def test_bad_input_gets_a_specific_private_answer(
@@ -286,6 +290,7 @@ async def test_a_deleted_channel_or_role_pauses_the_alert_and_says_why(
     assert "paused: the role to mention was deleted" in listed
     entries = await alert_bot.db.audit.latest(world.guild.id, 20)
     assert sum(e.action == "alert.pause" for e in entries) == 2
+    assert alert_bot.metrics.registry.get_sample_value("newsbot_alert_pauses_total") == 2
 
 
 async def test_test_posts_and_why_for_each_reason(alert_bot: NewsBot, world: World, fast_settings: Settings) -> None:
