@@ -52,7 +52,15 @@ def offer_notice(interaction: discord.Interaction[Any], take: Callable[[], Await
 
 async def _take_notice(interaction: discord.Interaction[Any]) -> discord.Embed | None:
     take = interaction.extras.pop(NOTICE, None)
-    return await take() if take is not None else None
+    if take is None:
+        return None
+    try:
+        return await take()
+    except Exception:
+        # A notice rides along with an answer; it must never cost the member the answer itself (the
+        # database may be the very reason this answer is an apology).
+        log.warning("could not look up the notice for user %s", interaction.user.id, exc_info=True)
+        return None
 
 
 async def reply(
