@@ -51,7 +51,7 @@ def offer_notice(interaction: discord.Interaction[Any], take: Callable[[], Await
 
 
 async def _take_notice(interaction: discord.Interaction[Any]) -> discord.Embed | None:
-    take = interaction.extras.pop(NOTICE, None)
+    take: Callable[[], Awaitable[discord.Embed | None]] | None = interaction.extras.pop(NOTICE, None)
     if take is None:
         return None
     try:
