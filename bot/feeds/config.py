@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from bot.store.keys import topic_key
+from bot.store.limits import QUALITY
 from bot.store.urls import normalize_url
 
 __all__ = [
@@ -50,7 +51,6 @@ MIN_INTERVAL_MINUTES = 5
 DEFAULT_INTERVAL_MINUTES = 30
 MAX_INTERVAL_MINUTES = 7 * 24 * 60
 DEFAULT_QUALITY = 50
-QUALITY_RANGE = range(101)
 MAX_TOPICS = 20
 MAX_TOPIC_LENGTH = 100
 MAX_URL_LENGTH = 2000
@@ -178,11 +178,9 @@ def check_provider(value: object, where: str = "provider") -> str | None:
 
 
 def check_quality(value: object, where: str = "quality") -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value not in QUALITY_RANGE:
-        raise FeedsConfigError(
-            f"{where}: 'quality' must be a whole number from {QUALITY_RANGE.start} to {QUALITY_RANGE.stop - 1}, "
-            f"got {value!r}"
-        )
+    if value not in QUALITY:  # the store's range: what the loader accepts in the files written
+        raise FeedsConfigError(f"{where}: 'quality' must be a whole number from {QUALITY}, got {value!r}")
+    assert isinstance(value, int)
     return value
 
 

@@ -30,7 +30,7 @@ def env(tmp_path: Path) -> dict[str, str]:
         ("feeds: [{url: https://x.org/f, interval: 1}]", "'interval' must be whole minutes from 5 to 10080, got 1"),
         (
             "feeds: [{url: https://x.org/f, quality: high}]",
-            "'quality' must be a whole number from 0 to 100, got 'high'",
+            "'quality' must be a whole number from 0 to 164, got 'high'",
         ),
         ("feeds: [{url: https://x.org/f, colour: red}]", "unknown field 'colour'"),
         ("feeds: [https://x.org/f, 'http://www.x.org/f/']", "feed 2 (http://www.x.org/f/): the same feed as feed 1"),
@@ -63,8 +63,8 @@ def test_add_list_remove_from_the_command_line(tmp_path: Path, capsys: pytest.Ca
     assert "already in" in capsys.readouterr().err
     assert main(["feeds", "add", "news.example.org"], environ) == 1
     assert "not an http:// or https:// URL" in capsys.readouterr().err
-    assert main(["feeds", "add", "https://b.example.org/", "--quality", "101"], environ) == 1
-    assert "--quality: 'quality' must be a whole number from 0 to 100" in capsys.readouterr().err
+    assert main(["feeds", "add", "https://b.example.org/", "--quality", "165"], environ) == 1
+    assert "--quality: 'quality' must be a whole number from 0 to 164" in capsys.readouterr().err
     assert main(["feeds", "list"], environ) == 0
     out = capsys.readouterr().out
     assert "[new]" in out and url in out and "last fetch never" in out and "topics Space, Science" in out
