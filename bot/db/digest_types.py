@@ -135,6 +135,25 @@ class DigestRepository(Protocol):
         """Delete a digest with its deliveries; False when there was none."""
         ...
 
+    async def update(
+        self,
+        digest_id: int,
+        *,
+        channel_id: int | None = None,
+        topic: str | None = None,
+        at_time: str | None = None,
+        timezone: str | None = None,
+        cadence: str | None = None,
+        weekday: int | None = None,
+        min_quality: int | None = None,
+        max_items: int | None = None,
+        settle_until: datetime | None = None,
+    ) -> Digest | None:
+        """Change the values given (``None`` keeps one), in one statement; ``None`` when there is no
+        such digest. ``settle_until`` as in ``set_paused``: slots up to then count as settled, so a
+        new schedule never posts a slot of its own that passed before the change."""
+        ...
+
     async def set_paused(
         self, digest_id: int, *, paused: bool, reason: str | None, settle_until: datetime | None = None
     ) -> bool:
