@@ -147,11 +147,13 @@ class DigestRepository(Protocol):
         weekday: int | None = None,
         min_quality: int | None = None,
         max_items: int | None = None,
-        settle_until: datetime | None = None,
+        last_slot: datetime | None = None,
     ) -> Digest | None:
         """Change the values given (``None`` keeps one), in one statement; ``None`` when there is no
-        such digest. ``settle_until`` as in ``set_paused``: slots up to then count as settled, so a
-        new schedule never posts a slot of its own that passed before the change."""
+        such digest. ``last_slot`` is set as given, even backwards: a new schedule's progress is its
+        own newest slot at or before the change (so none of its passed slots is due, and its next
+        digest covers one period of it; the delivered articles and slots keep anything from
+        repeating)."""
         ...
 
     async def set_paused(

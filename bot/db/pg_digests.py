@@ -112,18 +112,16 @@ class PgDigestRepository:
         weekday: int | None = None,
         min_quality: int | None = None,
         max_items: int | None = None,
-        settle_until: datetime | None = None,
+        last_slot: datetime | None = None,
     ) -> Digest | None:
-        settle = epoch(settle_until) if settle_until is not None else None
+        progress = epoch(last_slot) if last_slot is not None else None
         values = [channel_id, topic, at_time, timezone, cadence, weekday, min_quality, max_items]
         last = len(values)
         found = await self._pg.write(
             f"UPDATE digests SET {_UPDATE_SETS}, "
-            f"last_slot = CASE WHEN ${last + 1}::bigint IS NULL THEN last_slot "
-            f"ELSE greatest(coalesce(last_slot, ${last + 1}), ${last + 1}) END "
-            f"WHERE id = ${last + 2} RETURNING {_DIGEST_COLUMNS}",
+            f"last_slot = coalesce(${last + 1}::bigint, last_slot) WHERE id = ${last + 2} RETURNING {_DIGEST_COLUMNS}",
             *values,
-            settle,
+            progress,
             digest_id,
         )
         return _digest(found[0]) if found else None

@@ -192,15 +192,14 @@ class SqliteDigestRepository:
         weekday: int | None = None,
         min_quality: int | None = None,
         max_items: int | None = None,
-        settle_until: datetime | None = None,
+        last_slot: datetime | None = None,
     ) -> Digest | None:
-        settle = epoch(settle_until) if settle_until is not None else None
+        progress = epoch(last_slot) if last_slot is not None else None
         values = [channel_id, topic, at_time, timezone, cadence, weekday, min_quality, max_items]
         rows = await self._rows(
             f"UPDATE digests SET {_UPDATE_SETS}, "
-            "last_slot = CASE WHEN ? IS NULL THEN last_slot ELSE max(coalesce(last_slot, ?), ?) END "
-            f"WHERE id = ? RETURNING {_DIGEST_COLUMNS}",
-            [*values, settle, settle, settle, digest_id],
+            f"last_slot = coalesce(?, last_slot) WHERE id = ? RETURNING {_DIGEST_COLUMNS}",
+            [*values, progress, digest_id],
         )
         return _digest(rows[0]) if rows else None
 

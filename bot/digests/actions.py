@@ -290,9 +290,11 @@ class DigestActions:
         no_history = _no_history(guild, channel_id)
         if not changes:
             return Edited(digest, schedule, next_slot(schedule, max(now, digest.last_slot or now)), (), no_history)
-        # The new schedule's slots up to now are settled: the last one passed before the change and
-        # must not be posted late; the next one is after now and stays due.
-        settle = previous_slot(schedule, now) if changes.keys() & _SCHEDULE_FIELDS else None
+        # A new schedule starts from its own newest slot at or before now: that one passed before the
+        # change and is never posted late, the next one (after now) is due, and its window is one
+        # period of the new schedule (the old progress may not be a slot of it; already delivered
+        # articles and slots never repeat whatever the window).
+        progress = previous_slot(schedule, now) if changes.keys() & _SCHEDULE_FIELDS else None
         updated = await self.repo.update(
             digest.id,
             channel_id=channel_id,
@@ -303,7 +305,7 @@ class DigestActions:
             weekday=schedule.weekday,
             min_quality=min_quality,
             max_items=max_items,
-            settle_until=settle,
+            last_slot=progress,
         )
         if updated is None:
             raise UserFacingError(f"Digest **#{digest.id}** was removed meanwhile.")

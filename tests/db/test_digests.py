@@ -100,17 +100,19 @@ async def test_update_changes_only_the_values_given(db: Database) -> None:
     assert await db.digests.update(other.id + 100, topic="Nope") is None
 
 
-async def test_update_settles_slots_up_to_settle_until_and_never_moves_progress_back(db: Database) -> None:
+async def test_update_sets_the_new_schedules_progress_even_backwards(db: Database) -> None:
     digest = await db.digests.add(new_digest())
     first = await db.digests.update(digest.id, at_time="08:00")
-    assert first is not None and first.last_slot is None, "no settle_until: progress is untouched"
-    settle = EPOCH + timedelta(days=1, hours=8)
-    moved = await db.digests.update(digest.id, at_time="08:00", settle_until=settle)
-    assert moved is not None and moved.last_slot == settle
-    later = EPOCH + timedelta(days=3)
-    await db.digests.settle(digest.id, later, "nothing new", NOW)
-    kept = await db.digests.update(digest.id, at_time="06:00", settle_until=settle)
-    assert kept is not None and kept.last_slot == later and kept.at_time == "06:00"
+    assert first is not None and first.last_slot is None, "no last_slot given: progress is untouched"
+    later = EPOCH + timedelta(days=3, hours=9)
+    await db.digests.settle(digest.id, later, "posted 3 articles", NOW)
+    # Moved to 06:00 on day 3 at 07:00: the new schedule's own newest slot, before the old one.
+    earlier = EPOCH + timedelta(days=3, hours=6)
+    moved = await db.digests.update(digest.id, at_time="06:00", last_slot=earlier)
+    assert moved is not None and moved.last_slot == earlier and moved.at_time == "06:00"
+    assert moved.last_result == "posted 3 articles", "what happened last is still shown"
+    kept = await db.digests.update(digest.id, max_items=7)
+    assert kept is not None and kept.last_slot == earlier
 
 
 async def test_update_outside_the_schemas_rules_is_refused(db: Database) -> None:
