@@ -90,6 +90,8 @@ class DigestChanges:
 
 #: ``/digest edit``'s options, as the message asking for one names them.
 EDITABLE_OPTIONS: Final = ("channel", "topic", "time", "timezone", "days", "weekday", "min_quality", "max_items")
+# Columns named otherwise as options.
+_OPTION_OF: Final = {"channel_id": "channel", "at_time": "time", "cadence": "days"}
 # Columns whose change moves the digest's slots.
 _SCHEDULE_FIELDS: Final = frozenset({"at_time", "timezone", "cadence", "weekday"})
 
@@ -103,6 +105,11 @@ class Edited:
     #: The columns changed (empty when every value given was the current one).
     changed: tuple[str, ...]
     no_history: bool
+
+    @property
+    def options(self) -> tuple[str, ...]:
+        """The options changed, as ``/digest edit`` and the panel's form name them."""
+        return tuple(_OPTION_OF.get(name, name) for name in self.changed)
 
 
 @dataclass(frozen=True, slots=True)

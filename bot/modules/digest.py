@@ -311,7 +311,7 @@ class DigestCog(
         if not edited.changed:
             head = f"Nothing changed: digest {self._describe(saved)} already has these settings."
         else:
-            head = f"Changed {', '.join(edited.changed)} of digest {self._describe(saved)}."
+            head = f"Changed {', '.join(edited.options)} of digest {self._describe(saved)}."
         lines = [
             head,
             f"It posts {edited.schedule.describe()}, up to {saved.max_items} new articles"
