@@ -12,7 +12,7 @@ from bot.db import Database, open_database
 from bot.db.digest_types import DeliveryConflict, Digest, NewDigest
 from bot.db.migrate import load_migrations
 from bot.db.types import Visibility
-from tests.db.conftest import INTEGRITY_ERRORS, EPOCH, count_rows, make_article, related_to, store
+from tests.db.conftest import EPOCH, INTEGRITY_ERRORS, count_rows, make_article, related_to, store
 
 DEFAULT = Visibility()
 NOW = EPOCH + timedelta(days=2)
