@@ -135,6 +135,27 @@ class DigestRepository(Protocol):
         """Delete a digest with its deliveries; False when there was none."""
         ...
 
+    async def update(
+        self,
+        digest_id: int,
+        *,
+        channel_id: int | None = None,
+        topic: str | None = None,
+        at_time: str | None = None,
+        timezone: str | None = None,
+        cadence: str | None = None,
+        weekday: int | None = None,
+        min_quality: int | None = None,
+        max_items: int | None = None,
+        last_slot: datetime | None = None,
+    ) -> Digest | None:
+        """Change the values given (``None`` keeps one), in one statement; ``None`` when there is no
+        such digest. ``last_slot`` is set as given, even backwards: a new schedule's progress is its
+        own newest slot at or before the change (so none of its passed slots is due, and its next
+        digest covers one period of it; the delivered articles and slots keep anything from
+        repeating)."""
+        ...
+
     async def set_paused(
         self, digest_id: int, *, paused: bool, reason: str | None, settle_until: datetime | None = None
     ) -> bool:

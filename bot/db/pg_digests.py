@@ -24,6 +24,7 @@ from bot.db.sqlite_digests import (
     _DELIVERY_COLUMNS,
     _DIGEST_COLUMNS,
     _SETTLED_PAYLOAD,
+    UPDATABLE,
     _delivery,
     _digest,
     _new_digest_params,
@@ -37,6 +38,11 @@ _SETTLE_FROM_DELIVERY = (
     "last_slot = CASE WHEN d.slot IS NULL THEN digests.last_slot "
     "ELSE greatest(coalesce(digests.last_slot, d.slot), d.slot) END "
     "FROM (SELECT digest_id, slot FROM digest_deliveries WHERE id = $3) d WHERE digests.id = d.digest_id"
+)
+# Typed casts: a NULL parameter alone tells PostgreSQL nothing of its type.
+_PG_TYPES = {"channel_id": "bigint", "weekday": "int", "min_quality": "int", "max_items": "int"}
+_UPDATE_SETS = ", ".join(
+    f"{name} = coalesce(${n}::{_PG_TYPES.get(name, 'text')}, {name})" for n, name in enumerate(UPDATABLE, 1)
 )
 _LOCK_DIGEST_OF_DELIVERY = (
     "SELECT g.id FROM digests g JOIN digest_deliveries d ON d.digest_id = g.id WHERE d.id = $1 FOR UPDATE OF g"
@@ -93,6 +99,32 @@ class PgDigestRepository:
 
     async def remove(self, digest_id: int) -> bool:
         return bool(await self._pg.write("DELETE FROM digests WHERE id = $1 RETURNING id", digest_id))
+
+    async def update(
+        self,
+        digest_id: int,
+        *,
+        channel_id: int | None = None,
+        topic: str | None = None,
+        at_time: str | None = None,
+        timezone: str | None = None,
+        cadence: str | None = None,
+        weekday: int | None = None,
+        min_quality: int | None = None,
+        max_items: int | None = None,
+        last_slot: datetime | None = None,
+    ) -> Digest | None:
+        progress = epoch(last_slot) if last_slot is not None else None
+        values = [channel_id, topic, at_time, timezone, cadence, weekday, min_quality, max_items]
+        last = len(values)
+        found = await self._pg.write(
+            f"UPDATE digests SET {_UPDATE_SETS}, "
+            f"last_slot = coalesce(${last + 1}::bigint, last_slot) WHERE id = ${last + 2} RETURNING {_DIGEST_COLUMNS}",
+            *values,
+            progress,
+            digest_id,
+        )
+        return _digest(found[0]) if found else None
 
     async def set_paused(
         self, digest_id: int, *, paused: bool, reason: str | None, settle_until: datetime | None = None

@@ -45,6 +45,9 @@ _INSERT_DIGEST = (
     "max_items, created_at, created_by, paused, pause_reason, last_slot) "
     f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {_DIGEST_COLUMNS}"
 )
+#: The columns ``update`` may change, in the order of its parameters; a NULL parameter keeps the value.
+UPDATABLE = ("channel_id", "topic", "at_time", "timezone", "cadence", "weekday", "min_quality", "max_items")
+_UPDATE_SETS = ", ".join(f"{name} = coalesce(?, {name})" for name in UPDATABLE)
 # Settled deliveries keep no copy of their message: only pending ones may need to send it again.
 _SETTLED_PAYLOAD = ""
 # The digest's last result, and for a scheduled delivery its slot as settled progress.
@@ -176,6 +179,29 @@ class SqliteDigestRepository:
     async def remove(self, digest_id: int) -> bool:
         rows = await self._rows("DELETE FROM digests WHERE id = ? RETURNING id", [digest_id])
         return bool(rows)
+
+    async def update(
+        self,
+        digest_id: int,
+        *,
+        channel_id: int | None = None,
+        topic: str | None = None,
+        at_time: str | None = None,
+        timezone: str | None = None,
+        cadence: str | None = None,
+        weekday: int | None = None,
+        min_quality: int | None = None,
+        max_items: int | None = None,
+        last_slot: datetime | None = None,
+    ) -> Digest | None:
+        progress = epoch(last_slot) if last_slot is not None else None
+        values = [channel_id, topic, at_time, timezone, cadence, weekday, min_quality, max_items]
+        rows = await self._rows(
+            f"UPDATE digests SET {_UPDATE_SETS}, "
+            f"last_slot = coalesce(?, last_slot) WHERE id = ? RETURNING {_DIGEST_COLUMNS}",
+            [*values, progress, digest_id],
+        )
+        return _digest(rows[0]) if rows else None
 
     async def set_paused(
         self, digest_id: int, *, paused: bool, reason: str | None, settle_until: datetime | None = None

@@ -8,6 +8,7 @@ Discord is read only through the ``discord.Guild`` from the bot's cache that bot
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -20,8 +21,16 @@ import discord
 from bot.actors import Actor
 from bot.db.digest_types import Digest, DigestRepository, NewDigest
 from bot.db.types import Visibility
-from bot.digests.limits import MAX_ITEMS, MAX_PER_SERVER, MIN_ITEMS
-from bot.digests.schedule import Schedule, canonical_timezone, next_slot, parse_cadence, parse_time, schedule_for
+from bot.digests.limits import MAX_ITEMS, MAX_PER_SERVER, MIN_ITEMS, WEEKDAY_NAMES
+from bot.digests.schedule import (
+    Schedule,
+    canonical_timezone,
+    next_slot,
+    parse_cadence,
+    parse_time,
+    previous_slot,
+    schedule_for,
+)
 from bot.digests.service import (
     Audit,
     ChannelUnavailable,
@@ -65,12 +74,91 @@ class DigestForm:
 
 
 @dataclass(frozen=True, slots=True)
+class DigestChanges:
+    """The options of ``/digest edit`` (and the panel's edit form): ``None`` keeps a value."""
+
+    channel_id: int | None = None
+    topic: str | None = None
+    time: str | None = None
+    timezone: str | None = None
+    days: str | None = None
+    #: Monday = 0; only for weekly digests. Without it a digest made weekly runs on today's weekday.
+    weekday: int | None = None
+    min_quality: int | None = None
+    max_items: int | None = None
+
+
+#: ``/digest edit``'s options, as the message asking for one names them.
+EDITABLE_OPTIONS: Final = ("channel", "topic", "time", "timezone", "days", "weekday", "min_quality", "max_items")
+# Columns named otherwise as options.
+_OPTION_OF: Final = {"channel_id": "channel", "at_time": "time", "cadence": "days"}
+# Columns whose change moves the digest's slots.
+_SCHEDULE_FIELDS: Final = frozenset({"at_time", "timezone", "cadence", "weekday"})
+
+
+@dataclass(frozen=True, slots=True)
+class Edited:
+    digest: Digest
+    schedule: Schedule
+    #: The next run after the change.
+    next: datetime
+    #: The columns changed (empty when every value given was the current one).
+    changed: tuple[str, ...]
+    no_history: bool
+
+    @property
+    def options(self) -> tuple[str, ...]:
+        """The options changed, as ``/digest edit`` and the panel's form name them."""
+        return tuple(_OPTION_OF.get(name, name) for name in self.changed)
+
+
+@dataclass(frozen=True, slots=True)
 class Added:
     digest: Digest
     schedule: Schedule
     first: datetime
     #: The bot cannot read the channel's history (it could not check what it posted after a crash).
     no_history: bool
+
+
+def _check_schedule(time: str, timezone: str, days: str) -> None:
+    for field, check, value in (("time", parse_time, time), ("timezone", canonical_timezone, timezone)):
+        try:
+            check(value)
+        except ValueError as exc:
+            raise InvalidInput(_sentence(str(exc)), field=field) from None
+    try:
+        parse_cadence(days)
+    except ValueError as exc:
+        raise InvalidInput(_sentence(str(exc)), field="days") from None
+
+
+def _check_sizes(min_quality: int, max_items: int) -> None:
+    if not QUALITY.low <= min_quality <= QUALITY.high:
+        raise InvalidInput(f"The minimum quality goes from {QUALITY}.", field="min_quality")
+    if not MIN_ITEMS <= max_items <= MAX_ITEMS:
+        raise InvalidInput(f"A digest lists {MIN_ITEMS} to {MAX_ITEMS} articles.", field="max_items")
+
+
+def _postable(guild: discord.Guild, channel_id: int | None) -> discord.TextChannel:
+    """The channel a digest may post in, or ``InvalidInput`` saying what is missing there."""
+    if channel_id is None:
+        raise InvalidInput("Pick the channel to post in.", field="channel")
+    channel = guild.get_channel(channel_id)
+    problem = channel_problem(channel)
+    if problem is not None:
+        raise InvalidInput(
+            f"I can't post digests there: {problem}. Give me what is missing there, or pick another channel.",
+            field="channel",
+        )
+    assert isinstance(channel, discord.TextChannel)  # channel_problem said so
+    return channel
+
+
+def _no_history(guild: discord.Guild, channel_id: int) -> bool:
+    """The bot cannot read the channel's history (it could not check what it posted after a crash)."""
+    channel = guild.get_channel(channel_id)
+    return isinstance(channel, discord.TextChannel) and not channel.permissions_for(guild.me).read_message_history
 
 
 class DigestActions:
@@ -141,26 +229,10 @@ class DigestActions:
     async def add(self, guild: discord.Guild, actor: Actor, form: DigestForm) -> Added:
         topic = await self.topics(form.topic, await self.visibility_for(guild.id))
         now = self.now()
-        for field, check in (("time", parse_time), ("timezone", canonical_timezone), ("days", parse_cadence)):
-            try:
-                check(getattr(form, field))
-            except ValueError as exc:
-                raise InvalidInput(_sentence(str(exc)), field=field) from None
+        _check_schedule(form.time, form.timezone, form.days)
         schedule = schedule_for(form.time, form.timezone, form.days, created_at=now)
-        if not QUALITY.low <= form.min_quality <= QUALITY.high:
-            raise InvalidInput(f"The minimum quality goes from {QUALITY}.", field="min_quality")
-        if not MIN_ITEMS <= form.max_items <= MAX_ITEMS:
-            raise InvalidInput(f"A digest lists {MIN_ITEMS} to {MAX_ITEMS} articles.", field="max_items")
-        channel = guild.get_channel(form.channel_id) if form.channel_id is not None else None
-        if form.channel_id is None:
-            raise InvalidInput("Pick the channel to post in.", field="channel")
-        problem = channel_problem(channel)
-        if problem is not None:
-            raise InvalidInput(
-                f"I can't post digests there: {problem}. Give me what is missing there, or pick another channel.",
-                field="channel",
-            )
-        assert isinstance(channel, discord.TextChannel)  # channel_problem said so
+        _check_sizes(form.min_quality, form.max_items)
+        channel = _postable(guild, form.channel_id)
         if await self.repo.count_for_guild(guild.id) >= MAX_PER_SERVER:
             raise UserFacingError(
                 f"This server already has {MAX_PER_SERVER} digests, the most it can have. `/digest remove` one first."
@@ -182,8 +254,79 @@ class DigestActions:
         )
         self.wake()
         await self._audit(actor, "digest.add", digest, min_quality=form.min_quality, max_items=form.max_items)
-        no_history = not channel.permissions_for(guild.me).read_message_history
-        return Added(digest, schedule, next_slot(schedule, now), no_history)
+        return Added(digest, schedule, next_slot(schedule, now), _no_history(guild, channel.id))
+
+    async def edit(self, guild: discord.Guild, actor: Actor, digest: Digest, given: DigestChanges) -> Edited:
+        """Change the options given, checked by the rules ``add`` uses. A new schedule starts after the
+        change: its slots that already passed are settled (never posted), its next one is posted."""
+        if given == DigestChanges():
+            raise UserFacingError(f"Give at least one option to change: {', '.join(EDITABLE_OPTIONS)}.")
+        now = self.now()
+        topic = digest.topic
+        if given.topic is not None:
+            topic = await self.topics(given.topic, await self.visibility_for(guild.id))
+        time = digest.at_time if given.time is None else given.time
+        zone = digest.timezone if given.timezone is None else given.timezone
+        days = digest.cadence if given.days is None else given.days
+        _check_schedule(time, zone, days)
+        # A weekly digest runs on the weekday it was made weekly on, as with `add`, unless one is given.
+        schedule = schedule_for(time, zone, days, created_at=now)
+        if given.weekday is not None:
+            if not 0 <= given.weekday < len(WEEKDAY_NAMES):
+                raise InvalidInput("The weekday goes from 0 (Monday) to 6 (Sunday).", field="weekday")
+            if schedule.cadence != "weekly":
+                raise InvalidInput("A weekday is only for weekly digests: set the days to weekly too.", field="weekday")
+            schedule = dataclasses.replace(schedule, weekday=given.weekday)
+        elif schedule.cadence != "weekly" or digest.cadence == "weekly":
+            schedule = dataclasses.replace(schedule, weekday=digest.weekday)
+        min_quality = digest.min_quality if given.min_quality is None else given.min_quality
+        max_items = digest.max_items if given.max_items is None else given.max_items
+        _check_sizes(min_quality, max_items)
+        channel_id = digest.channel_id if given.channel_id is None else _postable(guild, given.channel_id).id
+        wanted: dict[str, object] = {
+            "channel_id": channel_id,
+            "topic": topic,
+            "at_time": f"{schedule.time:%H:%M}",
+            "timezone": schedule.timezone,
+            "cadence": schedule.cadence,
+            "weekday": schedule.weekday,
+            "min_quality": min_quality,
+            "max_items": max_items,
+        }
+        changes = {name: value for name, value in wanted.items() if getattr(digest, name) != value}
+        no_history = _no_history(guild, channel_id)
+        if not changes:
+            return Edited(digest, schedule, next_slot(schedule, max(now, digest.last_slot or now)), (), no_history)
+        # A new schedule starts from its own newest slot at or before now: that one passed before the
+        # change and is never posted late, the next one (after now) is due, and its window is one
+        # period of the new schedule (the old progress may not be a slot of it; already delivered
+        # articles and slots never repeat whatever the window).
+        progress = previous_slot(schedule, now) if changes.keys() & _SCHEDULE_FIELDS else None
+        updated = await self.repo.update(
+            digest.id,
+            channel_id=channel_id,
+            topic=topic,
+            at_time=f"{schedule.time:%H:%M}",
+            timezone=schedule.timezone,
+            cadence=schedule.cadence,
+            weekday=schedule.weekday,
+            min_quality=min_quality,
+            max_items=max_items,
+            last_slot=progress,
+        )
+        if updated is None:
+            raise UserFacingError(f"Digest **#{digest.id}** was removed meanwhile.")
+        self.wake()
+        await self._audit(
+            actor,
+            "digest.edit",
+            updated,
+            changed=sorted(changes),
+            before=[f"{name}: {getattr(digest, name)}" for name in sorted(changes)],
+            after=[f"{name}: {changes[name]}" for name in sorted(changes)],
+        )
+        when = next_slot(schedule, max(now, updated.last_slot or now))
+        return Edited(updated, schedule, when, tuple(sorted(changes)), no_history)
 
     async def remove(self, guild: discord.Guild, actor: Actor, digest: Digest) -> None:
         await self.repo.remove(digest.id)

@@ -20,7 +20,7 @@ from bot.actors import Actor
 from bot.app.client import NewsBot
 from bot.app.respond import reply, within_deadline
 from bot.db.digest_types import Digest
-from bot.digests.actions import DigestActions, DigestForm
+from bot.digests.actions import DigestActions, DigestChanges, DigestForm
 from bot.digests.limits import DEFAULT_ITEMS, MAX_ITEMS, MIN_ITEMS, WEEKDAY_NAMES
 from bot.digests.schedule import next_slot, timezone_suggestions
 from bot.digests.scheduler import Scheduler, SystemClock
@@ -263,6 +263,69 @@ class DigestCog(
                 "Tip: give me **Read Message History** there, so after a crash I can check what I already posted."
             )
         await self._answer(interaction, "\n".join(lines), title="Digest scheduled")
+
+    @app_commands.command(name="edit")
+    @app_commands.describe(
+        digest="The digest (start typing its topic or id)",
+        channel="Post it here instead",
+        topic="The new topic (start typing to see suggestions)",
+        time="The new time, on the 24-hour clock: HH:MM",
+        timezone="The timezone of its time (IANA name, e.g. Europe/London)",
+        days="Every day, Monday to Friday, or once a week",
+        weekday="For a weekly digest: the day it posts (default: today's, when it becomes weekly)",
+        min_quality=f"Only articles of at least this quality ({QUALITY})",
+        max_items=f"At most this many articles per digest ({MIN_ITEMS} to {MAX_ITEMS})",
+    )
+    @app_commands.choices(
+        weekday=[app_commands.Choice(name=name, value=number) for number, name in enumerate(WEEKDAY_NAMES)]
+    )
+    @app_commands.autocomplete(digest=digest_autocomplete, topic=topic_autocomplete, timezone=timezone_autocomplete)
+    async def edit(
+        self,
+        interaction: discord.Interaction[NewsBot],
+        digest: app_commands.Range[str, 1, 100],
+        channel: discord.TextChannel | None = None,
+        topic: app_commands.Range[str, 1, 100] | None = None,
+        time: app_commands.Range[str, 1, 20] | None = None,
+        timezone: app_commands.Range[str, 1, 64] | None = None,
+        days: Literal["daily", "weekdays", "weekly"] | None = None,
+        weekday: int | None = None,
+        min_quality: app_commands.Range[int, QUALITY.low, QUALITY.high] | None = None,
+        max_items: app_commands.Range[int, MIN_ITEMS, MAX_ITEMS] | None = None,
+    ) -> None:
+        """Change a digest's channel, topic, schedule or size (only the options given change)"""
+        assert interaction.guild is not None
+        found = await self._digest(interaction, digest)
+        changes = DigestChanges(
+            channel_id=channel.id if channel is not None else None,
+            topic=topic,
+            time=time,
+            timezone=timezone,
+            days=days,
+            weekday=weekday,
+            min_quality=min_quality,
+            max_items=max_items,
+        )
+        edited = await self.actions.edit(interaction.guild, self._actor(interaction), found, changes)
+        saved, when = edited.digest, edited.next
+        if not edited.changed:
+            head = f"Nothing changed: digest {self._describe(saved)} already has these settings."
+        else:
+            head = f"Changed {', '.join(edited.options)} of digest {self._describe(saved)}."
+        lines = [
+            head,
+            f"It posts {edited.schedule.describe()}, up to {saved.max_items} new articles"
+            + (f" of quality {saved.min_quality} or more" if saved.min_quality else "")
+            + ".",
+            "⏸ It is paused: `/digest resume` restarts it."
+            if saved.paused
+            else f"Next run: {timestamp(when)} ({timestamp(when, 'R')}).",
+        ]
+        if edited.no_history:
+            lines.append(
+                "Tip: give me **Read Message History** there, so after a crash I can check what I already posted."
+            )
+        await self._answer(interaction, "\n".join(lines), title="Digest changed" if edited.changed else None)
 
     @app_commands.command(name="list")
     async def list_(self, interaction: discord.Interaction[NewsBot]) -> None:

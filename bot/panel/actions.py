@@ -24,13 +24,16 @@ from multidict import MultiDictProxy
 
 from bot.actors import Actor
 from bot.alerts.actions import AlertActions, AlertChanges, AlertForm, describe_filters
-from bot.digests.actions import DigestActions, DigestForm
+from bot.digests.actions import DigestActions, DigestChanges, DigestForm
+from bot.digests.limits import DEFAULT_ITEMS, MAX_ITEMS, MIN_ITEMS, WEEKDAY_NAMES
+from bot.digests.schedule import CADENCES
 from bot.errors import InvalidInput, UserFacingError
 from bot.guilds.actions import ConfigForm, GuildChannels, import_summary
 from bot.guilds.backup import MAX_IMPORT_BYTES, ConfigError, ImportPlan, dump_backup, parse_backup
 from bot.panel.app import Panel, redirect
 from bot.panel.security import Session
 from bot.panel.servers import ServerPages, alert_channels, web_text
+from bot.store.limits import QUALITY
 
 log = logging.getLogger(__name__)
 
@@ -281,6 +284,95 @@ class ServerActions:
             raise web.HTTPNotFound()
 
         return await self._run(request, "digests", "digests", act)
+
+    async def edit_digest_page(self, request: web.Request) -> web.Response:
+        viewing = await self._viewing(request)
+        if isinstance(viewing, web.Response):
+            return viewing
+        guild, _ = viewing
+        try:
+            digest = await self._digests().find(guild.id, request.match_info["item_id"])
+        except UserFacingError as exc:
+            return self.panel.message(request, 404, "No such digest", web_text(exc.message, guild))
+        values = {
+            "channel": str(digest.channel_id),
+            "topic": digest.topic,
+            "time": digest.at_time,
+            "timezone": digest.timezone,
+            "days": digest.cadence,
+            "weekday": str(digest.weekday),
+            "min_quality": str(digest.min_quality),
+            "max_items": str(digest.max_items),
+        }
+        return await self._digest_page(request, guild, digest.id, values, {}, None)
+
+    async def _digest_page(
+        self,
+        request: web.Request,
+        guild: discord.Guild,
+        digest_id: int,
+        values: Mapping[str, str],
+        errors: Mapping[str, str],
+        problem: str | None,
+        *,
+        status: int = 200,
+    ) -> web.Response:
+        return self.panel.render(
+            request,
+            "digest_edit.html",
+            status=status,
+            title=f"Edit digest #{digest_id}",
+            guild=guild,
+            form="digest",
+            digest_id=digest_id,
+            values=dict(values),
+            errors=dict(errors),
+            problem=web_text(problem, guild) if problem else None,
+            text_channels=sorted(guild.text_channels, key=lambda c: c.position),
+            quality=QUALITY,
+            items=(MIN_ITEMS, MAX_ITEMS, DEFAULT_ITEMS),
+            cadences=CADENCES,
+            weekdays=WEEKDAY_NAMES,
+        )
+
+    async def edit_digest(self, request: web.Request) -> web.Response:
+        digest_id = request.match_info["item_id"]
+
+        async def act(a: Acting) -> str:
+            actions = self._digests()
+            found = await actions.find(a.guild.id, digest_id)
+            f = a.form
+            topic = _text(f, "topic")
+            if not topic:
+                raise InvalidInput("Give the topic of the digest.", field="topic")
+            days = _text(f, "days") or found.cadence
+            # The form always sends every field; the weekday matters only for a weekly digest.
+            weekday = _int(f, "weekday", label="The weekday") if days == "weekly" else None
+            changes = DigestChanges(
+                channel_id=_int(f, "channel", label="The channel"),
+                topic=topic,
+                time=_text(f, "time"),
+                timezone=_text(f, "timezone") or "UTC",
+                days=days,
+                weekday=weekday,
+                min_quality=_required_int(f, "min_quality", found.min_quality),
+                max_items=_required_int(f, "max_items", found.max_items),
+            )
+            edited = await actions.edit(a.guild, a.actor, found, changes)
+            if not edited.changed:
+                return f"Nothing changed: digest #{found.id} already had these settings."
+            when = edited.next.astimezone(edited.schedule.zone)
+            return (
+                f"Changed {', '.join(edited.options)} of digest #{found.id}: {edited.digest.topic}, "
+                f"{edited.schedule.describe()}. Next run: {when:%Y-%m-%d %H:%M} ({edited.schedule.timezone})."
+            )
+
+        async def again(a: Acting, errors: dict[str, str], problem: str | None) -> web.Response:
+            return await self._digest_page(
+                request, a.guild, int(digest_id), _values(a.form), errors, problem, status=400
+            )
+
+        return await self._run(request, "digest", "digests", act, again=again)
 
     async def preview_digest(self, request: web.Request) -> web.Response:
         viewing = await self._viewing(request)

@@ -46,6 +46,8 @@ def mount_panel(app: web.Application, bot: PanelBot, web_settings: WebSettings, 
     app.router.add_post(base + "/hide", actions.hide)
     app.router.add_post(base + "/unhide", actions.unhide)
     app.router.add_post(base + "/digests", actions.add_digest)
+    app.router.add_get(base + r"/digests/{item_id:\d+}", actions.edit_digest_page)
+    app.router.add_post(base + r"/digests/{item_id:\d+}", actions.edit_digest)
     app.router.add_get(base + r"/digests/{item_id:\d+}/preview", actions.preview_digest)
     app.router.add_post(base + r"/digests/{item_id:\d+}/{action:pause|resume|remove|send}", actions.digest_action)
     app.router.add_post(base + "/alerts", actions.add_alert)

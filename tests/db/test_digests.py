@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -11,7 +12,7 @@ from bot.db import Database, open_database
 from bot.db.digest_types import DeliveryConflict, Digest, NewDigest
 from bot.db.migrate import load_migrations
 from bot.db.types import Visibility
-from tests.db.conftest import EPOCH, count_rows, make_article, related_to, store
+from tests.db.conftest import EPOCH, INTEGRITY_ERRORS, count_rows, make_article, related_to, store
 
 DEFAULT = Visibility()
 NOW = EPOCH + timedelta(days=2)
@@ -72,6 +73,54 @@ async def test_pause_with_reason_resume_and_settle_until(db: Database) -> None:
     assert resumed is not None and not resumed.paused and resumed.pause_reason is None
     assert resumed.last_slot == settle
     assert [d.id for d in await db.digests.active()] == [digest.id]
+
+
+async def test_update_changes_only_the_values_given(db: Database) -> None:
+    digest = await db.digests.add(new_digest())
+    other = await db.digests.add(new_digest(guild=2, topic="Space"))
+    updated = await db.digests.update(digest.id, at_time="18:30", weekday=3)
+    assert updated is not None and updated == await db.digests.get(digest.id)
+    assert (updated.at_time, updated.weekday) == ("18:30", 3)
+    assert dataclasses.replace(updated, at_time="09:00", weekday=0) == digest, "nothing else changed"
+    every = await db.digests.update(
+        digest.id,
+        channel_id=11,
+        topic="Gadgets",
+        at_time="07:05",
+        timezone="Asia/Tokyo",
+        cadence="weekly",
+        weekday=6,
+        min_quality=40,
+        max_items=10,
+    )
+    assert every is not None
+    assert (every.channel_id, every.topic, every.at_time, every.timezone) == (11, "Gadgets", "07:05", "Asia/Tokyo")
+    assert (every.cadence, every.weekday, every.min_quality, every.max_items) == ("weekly", 6, 40, 10)
+    assert await db.digests.get(other.id) == other, "another digest is untouched"
+    assert await db.digests.update(other.id + 100, topic="Nope") is None
+
+
+async def test_update_sets_the_new_schedules_progress_even_backwards(db: Database) -> None:
+    digest = await db.digests.add(new_digest())
+    first = await db.digests.update(digest.id, at_time="08:00")
+    assert first is not None and first.last_slot is None, "no last_slot given: progress is untouched"
+    later = EPOCH + timedelta(days=3, hours=9)
+    await db.digests.settle(digest.id, later, "posted 3 articles", NOW)
+    # Moved to 06:00 on day 3 at 07:00: the new schedule's own newest slot, before the old one.
+    earlier = EPOCH + timedelta(days=3, hours=6)
+    moved = await db.digests.update(digest.id, at_time="06:00", last_slot=earlier)
+    assert moved is not None and moved.last_slot == earlier and moved.at_time == "06:00"
+    assert moved.last_result == "posted 3 articles", "what happened last is still shown"
+    kept = await db.digests.update(digest.id, max_items=7)
+    assert kept is not None and kept.last_slot == earlier
+
+
+async def test_update_outside_the_schemas_rules_is_refused(db: Database) -> None:
+    digest = await db.digests.add(new_digest())
+    for bad in ({"max_items": 11}, {"weekday": 7}, {"cadence": "fortnightly"}):
+        with pytest.raises(INTEGRITY_ERRORS):
+            await db.digests.update(digest.id, **bad)  # type: ignore[arg-type]
+    assert await db.digests.get(digest.id) == digest
 
 
 async def test_a_slot_is_recorded_once(db: Database) -> None:

@@ -16,6 +16,7 @@ from bot.app.client import NewsBot
 from bot.db import Database
 from bot.demo.harness import running_bot
 from bot.digests.schedule import nonce_for
+from bot.digests.scheduler import SystemClock
 from bot.digests.service import DigestService
 from bot.emulator import Perm
 from bot.emulator.models import Message
@@ -273,6 +274,86 @@ async def test_a_real_timed_delivery_then_a_restart_posts_nothing_twice(
         assert len(digests_posted(world)) == 1, "the restart posted nothing again"
         assert world.emulator.nonce_replays == 0
     world.emulator.assert_no_violations()
+
+
+class ShiftedClock(SystemClock):
+    """The wall clock moved by ``offset``, which the test changes: minutes pass in no time."""
+
+    def __init__(self, offset: timedelta) -> None:
+        self.offset = offset
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+
+async def test_edit_the_time_posts_at_the_new_time_and_not_at_the_old(digest_bot: NewsBot, world: World) -> None:
+    await scheduler_started(digest_bot)
+    cog: Any = digest_bot.get_cog("DigestCog")
+    scheduler = cog.scheduler
+    real = datetime.now(UTC)
+    new_slot = real.replace(second=0, microsecond=0) + timedelta(minutes=15)
+    old_slot = new_slot + timedelta(minutes=1)
+    clock = ShiftedClock(new_slot - timedelta(minutes=10) - real)
+    scheduler.clock = clock
+    scheduler.wake()
+    digest_id = await add_digest(world, time=f"{old_slot:%H:%M}", timezone="UTC", max_items=3)
+
+    # Eight minutes later it is moved to a time that passed two minutes ago: that slot is not posted late.
+    clock.offset += timedelta(minutes=8)
+    passed = new_slot - timedelta(minutes=4)
+    answer = embed_text(await digest(world, "edit", {"digest": str(digest_id), "time": f"{passed:%H:%M}"}))
+    assert f"Changed time of digest **#{digest_id}**" in answer and "Next run: <t:" in answer
+    assert f"<t:{int((passed + timedelta(days=1)).timestamp())}:F>" in answer, "tomorrow's is the next run"
+    await asyncio.sleep(0.5)
+    assert digests_posted(world) == [], "a time that already passed is not posted"
+
+    # Moved again, to a minute that comes in three seconds: posted then, once.
+    clock.offset = new_slot - timedelta(seconds=3) - datetime.now(UTC)
+    answer = embed_text(await digest(world, "edit", {"digest": f"#{digest_id}", "time": f"{new_slot:%H:%M}"}))
+    assert f"<t:{int(new_slot.timestamp())}:F>" in answer
+    posted = await world.emulator.wait_for_message(world.channel, lambda m: bool(m.embeds), timeout=15)
+    assert clock.now() >= new_slot, "not before its minute"
+    assert posted.nonce == nonce_for(digest_id, new_slot)
+    assert "3 new articles" in posted.embeds[0]["description"], "a full day of news, not the minutes since the edit"
+    await recorded(digest_bot, digest_id)
+
+    # The old time comes and goes: nothing more is posted.
+    clock.offset += old_slot - new_slot + timedelta(seconds=30)
+    scheduler.wake()
+    await asyncio.sleep(0.5)
+    assert len(digests_posted(world)) == 1, "the old time posts nothing"
+    entries = [e for e in await digest_bot.db.audit.latest(world.guild.id, 5) if e.action == "digest.edit"]
+    assert [e.details["after"] for e in entries] == [
+        [f"at_time: {new_slot:%H:%M}"],
+        [f"at_time: {passed:%H:%M}"],
+    ], "each edit audited with what it changed"
+
+
+async def test_bad_edits_get_a_specific_private_answer_and_change_nothing(digest_bot: NewsBot, world: World) -> None:
+    digest_id = await add_digest(world, time="09:00")
+    before = await digest_bot.db.digests.get(digest_id)
+    cases = [
+        ({"time": "25:00"}, "out of range"),
+        ({"time": "9am"}, "is not a time"),
+        ({"timezone": "Mars/Olympus"}, "Unknown timezone"),
+        ({"weekday": 2}, "only for weekly digests"),
+        ({"topic": "Orbital Gardenin"}, "no topic called"),
+        ({}, "Give at least one option to change"),
+    ]
+    for options, message in cases:
+        answer = embed_text(await digest(world, "edit", {"digest": str(digest_id), **options}))
+        assert message in answer, (options, answer)
+    answer = embed_text(await digest(world, "edit", {"digest": "4040", "time": "10:00"}))
+    assert "has no digest" in answer
+    plain = world.emulator.add_text_channel(world.guild, "plain", bot_deny=Perm.EMBED_LINKS)
+    await world.emulator.wait_until(lambda: digest_bot.get_channel(plain.id), what="the new channel")
+    answer = embed_text(await digest(world, "edit", {"digest": str(digest_id), "channel": plain.id}))
+    assert "**Embed Links**" in answer
+    assert await digest_bot.db.digests.get(digest_id) == before, "nothing changed"
+    result = await world.emulator.send_autocomplete(
+        world.guild, world.channel, world.moderator, "digest", {"digest": ""}, focused="digest", subcommand="edit"
+    )
+    assert [c["value"] for c in await result.choices()] == [str(digest_id)]
 
 
 class Crash(BaseException):

@@ -12,6 +12,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from bot.digests.limits import WEEKDAY_NAMES
 from bot.panel.security import COOKIE
 from tests.panel.conftest import HOSTILE_ID, Site
 
@@ -263,3 +264,79 @@ async def test_export_then_import_asks_before_removing_a_digest(site: Site) -> N
     entries = await site.bot.db.audit.latest(site.guild.id, 10)
     assert [e.action for e in entries][:1] == ["import"] and entries[0].details["via"] == "web"
     assert "export" in [e.action for e in entries]
+
+
+async def test_edit_a_digest_on_its_page_through_the_same_action_as_slash_digest_edit(site: Site) -> None:
+    channel = site.guild.channel_named("news")
+    async with site.client() as http:
+        await site.login(http, site.moderator)
+        await post(site, http, "/digests", {**DIGEST, "channel": str(channel.id)})
+        (digest,) = await site.bot.db.digests.for_guild(site.guild.id)
+        assert f'href="/panel/{site.guild.id}/digests/{digest.id}">Edit</a>' in await page(site, http)
+        async with http.get(site.base + f"/panel/{site.guild.id}/digests/{digest.id}") as response:
+            edit = await response.text()
+        assert response.status == 200 and 'value="08:00"' in edit and 'value="Europe/London"' in edit
+        weekday = (digest.weekday + 1) % 7  # another day than the one it was made on
+        typed = {**DIGEST, "channel": str(channel.id), "time": "18:30", "days": "weekly", "weekday": str(weekday)}
+        status, _, location = await post(site, http, f"/digests/{digest.id}", typed)
+        assert status == 302 and location == f"/panel/{site.guild.id}#digests"
+        day = WEEKDAY_NAMES[weekday]
+        assert f"Changed time, days, weekday of digest #1: Space, weekly on {day}s at 18:30" in await page(site, http)
+        same = await post(site, http, f"/digests/{digest.id}", typed)
+        assert same[0] == 302 and "Nothing changed" in await page(site, http)
+    stored = await site.bot.db.digests.get(digest.id)
+    assert stored is not None and (stored.at_time, stored.cadence, stored.weekday) == ("18:30", "weekly", weekday)
+    (entry, _) = await site.bot.db.audit.latest(site.guild.id, 2)
+    assert entry.action == "digest.edit" and entry.user_id == site.moderator.id and entry.details["via"] == "web"
+    assert entry.details["before"] == ["at_time: 08:00", "cadence: daily", f"weekday: {digest.weekday}"]
+    assert entry.details["after"] == ["at_time: 18:30", "cadence: weekly", f"weekday: {weekday}"]
+    result = await site.emulator.send_slash_command(site.guild, channel, site.moderator, "digest", subcommand="list")
+    embed = (await result.original_message()).embeds[0]
+    assert any(f["name"] == f"#1 · Space · {day}s 18:30" for f in embed["fields"]), "/digest list shows the edit"
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "message"),
+    [
+        ({"time": "25:00"}, "time", "Hour 25 is out of range"),
+        ({"timezone": "Mars/Olympus <b>"}, "timezone", "Mars/Olympus"),
+        ({"topic": "No such topic <script>"}, "topic", "There is no topic called"),
+        ({"max_items": "0"}, "max_items", "A digest lists 1 to 10 articles."),
+        ({"days": "weekly", "weekday": "9"}, "weekday", "0 (Monday) to 6 (Sunday)"),
+        ({"days": "fortnightly"}, "days", "is not a schedule"),
+    ],
+)
+async def test_bad_digest_edit_is_shown_next_to_its_field_with_what_was_typed(
+    site: Site, data: dict[str, str], field: str, message: str
+) -> None:
+    channel = site.guild.channel_named("news")
+    async with site.client() as http:
+        await site.login(http, site.moderator)
+        await post(site, http, "/digests", {**DIGEST, "channel": str(channel.id)})
+        (before,) = await site.bot.db.digests.for_guild(site.guild.id)
+        typed = {**DIGEST, "channel": str(channel.id), "time": "07:45", **data}
+        status, body, _ = await post(site, http, f"/digests/{before.id}", typed)
+    assert status == 400 and "Edit digest #1" in body
+    assert f'id="digest-{field}-error"' in body and message in body
+    assert f'aria-describedby="digest-{field}-error"' in body
+    for name in ("topic", "time", "timezone"):
+        shown = typed[name].replace("<", "&lt;").replace(">", "&gt;")
+        assert f'value="{shown}"' in body
+    assert "<script>" not in body and "<b>" not in body
+    assert await site.bot.db.digests.get(before.id) == before, "nothing changed"
+
+
+async def test_a_digest_edit_needs_the_csrf_token_and_manage_server_now(site: Site) -> None:
+    channel = site.guild.channel_named("news")
+    typed = {**DIGEST, "channel": str(channel.id), "time": "10:10"}
+    async with site.client() as http:
+        await site.login(http, site.moderator)
+        await post(site, http, "/digests", {**DIGEST, "channel": str(channel.id)})
+        (before,) = await site.bot.db.digests.for_guild(site.guild.id)
+        status, body, _ = await post(site, http, f"/digests/{before.id}", typed, token="0" * 64)
+        assert status == 403 and "did not come from this site" in body
+        site.moderator.role_ids.clear()  # Discord says no now: the edit asks Discord, not the login
+        status, body, _ = await post(site, http, f"/digests/{before.id}", typed)
+        assert status == 403 and "Manage Server" in body
+    assert await site.bot.db.digests.get(before.id) == before
+    assert [e.action for e in await site.bot.db.audit.latest(site.guild.id, 5)] == ["digest.add"]
