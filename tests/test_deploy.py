@@ -265,7 +265,7 @@ def test_the_invite_link_asks_for_exactly_what_the_features_check() -> None:
     flags = {*POST_PERMISSIONS, "read_message_history"}
     for kind in ("text", "announcement", "forum"):
         for style in ("embed", "compact", "thread"):
-            flags.update(flag for flag, _ in needed_permissions(kind, style))
+            flags.update(needed_permissions(kind, style))
     value = discord.Permissions(**dict.fromkeys(flags, True)).value
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert f"scope=bot+applications.commands&permissions={value}`" in readme

@@ -20,6 +20,7 @@ from bot.alerts.queue import PostQueue
 from bot.db.alert_types import Alert
 from bot.delivery import ChannelUnavailable, TryLater, carries, find_own_message
 from bot.render.alert import Message
+from bot.render.limits import POST_PERMISSIONS, permission_name
 
 log = logging.getLogger(__name__)
 
@@ -29,12 +30,11 @@ RELATED_PREFIX: Final = "alert-related:"
 THREAD_ARCHIVE_MINUTES: Final = 1440
 ALREADY_CROSSPOSTED: Final = 40033
 
-Permission = tuple[str, str]
-VIEW = ("view_channel", "View Channel")
-SEND = ("send_messages", "Send Messages")
-EMBED = ("embed_links", "Embed Links")
-CREATE_THREADS = ("create_public_threads", "Create Public Threads")
-SEND_IN_THREADS = ("send_messages_in_threads", "Send Messages in Threads")
+#: A permission as discord.py names its flag (shown by ``bot.render.limits.permission_name``).
+Permission = str
+VIEW, SEND, EMBED = POST_PERMISSIONS
+CREATE_THREADS = "create_public_threads"
+SEND_IN_THREADS = "send_messages_in_threads"
 
 
 def needed_permissions(channel_kind: str, style: str) -> list[Permission]:
@@ -67,7 +67,9 @@ def channel_problem(channel: object, channel_kind_: str, style: str, *, name: st
     if not isinstance(channel, discord.TextChannel | discord.ForumChannel):
         return f"#{getattr(channel, 'name', '?')} is not a text, announcement or forum channel"
     permissions = channel.permissions_for(channel.guild.me)
-    missing = [label for flag, label in needed_permissions(channel_kind_, style) if not getattr(permissions, flag)]
+    missing = [
+        permission_name(flag) for flag in needed_permissions(channel_kind_, style) if not getattr(permissions, flag)
+    ]
     if missing:
         names = ", ".join(f"**{m}**" for m in missing)
         return f"I lack the {names} permission{'s' if len(missing) > 1 else ''} in #{channel.name}"

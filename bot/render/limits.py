@@ -36,9 +36,15 @@ def choice_name(text: str, fallback: str = "") -> str:
     return text if len(text) <= MAX_CHOICE_CHARS else text[: MAX_CHOICE_CHARS - 1].rstrip() + "…"
 
 
+#: Short words Discord's UI writes in lower case inside a permission's name ("Send Messages in Threads").
+_LOWER_WORDS: Final = frozenset({"in", "and", "of", "to"})
+
+
 def permission_name(flag: str) -> str:
-    """A permission as Discord's UI names it: ``"embed_links"`` -> ``"Embed Links"``."""
-    return flag.replace("_", " ").title()
+    """A permission as Discord's UI names it: ``"embed_links"`` -> ``"Embed Links"``,
+    ``"send_messages_in_threads"`` -> ``"Send Messages in Threads"``."""
+    words = flag.split("_")
+    return " ".join(w if i and w in _LOWER_WORDS else w.capitalize() for i, w in enumerate(words))
 
 
 def missing_post_permissions(permissions: discord.Permissions) -> list[str]:

@@ -6,7 +6,7 @@ import discord
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.render.limits import MAX_CHOICE_CHARS, POST_PERMISSIONS, choice_name, missing_post_permissions
+from bot.render.limits import MAX_CHOICE_CHARS, POST_PERMISSIONS, choice_name, missing_post_permissions, permission_name
 
 
 @given(st.text(), st.text(min_size=1).filter(str.strip))
@@ -28,3 +28,9 @@ def test_missing_permissions_are_named_as_in_discords_ui(granted: set[str]) -> N
     permissions = discord.Permissions(**dict.fromkeys(granted, True))
     names = {"view_channel": "View Channel", "send_messages": "Send Messages", "embed_links": "Embed Links"}
     assert missing_post_permissions(permissions) == [names[p] for p in POST_PERMISSIONS if p not in granted]
+
+
+def test_permission_names_are_written_as_discord_writes_them() -> None:
+    assert permission_name("send_messages_in_threads") == "Send Messages in Threads"
+    assert permission_name("create_public_threads") == "Create Public Threads"
+    assert permission_name("view_channel") == "View Channel"
