@@ -22,12 +22,12 @@ from pathlib import Path
 
 import asyncpg
 
-from bench.store_index import _pct, _timed_async, build_queries
+from bench.store_index import _pct, _timed_async, _timed_sync, build_queries
 from bench.synth import DEFAULT_BASE, SynthStore, ensure_store, restore, rewrite_titles
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 SECTION = "## SQLite and PostgreSQL side by side (`python -m bench.pg`)"
-KINDS = ("topic latest", "topic top", "related", "search common", "search rare")
+KINDS = ("topic latest", "topic top", "related", "search common", "search rare", "autocomplete article")
 RATIO_TARGET = 3.0
 P99_TARGET_MS = 20.0
 
@@ -58,7 +58,7 @@ async def measure(store: SynthStore, url: str, queries: int) -> dict[str, float]
             restore(store, changed)
         await reindex(db, store.content)
         started = time.perf_counter()
-        await Catalog.load(db)
+        catalog = await Catalog.load(db)
         out["autocomplete catalog load s"] = time.perf_counter() - started
 
         qs = build_queries(store, queries, 1)
@@ -79,6 +79,11 @@ async def measure(store: SynthStore, url: str, queries: int) -> dict[str, float]
             times = await _timed_async(calls)
             out[f"{name} p50"] = _pct(times, 50)
             out[f"{name} p99"] = _pct(times, 99)
+        # Autocomplete answers from the catalog in memory on either backend: the same code, listed so
+        # that the table covers the whole query set (the backend only shows in the load above).
+        times = _timed_sync([lambda p=p: catalog.complete_articles(p, vis, limit=25) for p in qs.article_prefixes])
+        out["autocomplete article p50"] = _pct(times, 50)
+        out["autocomplete article p99"] = _pct(times, 99)
     finally:
         await db.close()
     return out
@@ -113,7 +118,11 @@ async def run_size(size: int, server: str, base: Path, queries: int) -> tuple[di
     return lite, pg
 
 
-def render(results: dict[int, tuple[dict[str, float], dict[str, float]]], server_version: str) -> str:
+def render(
+    results: dict[int, tuple[dict[str, float], dict[str, float]]],
+    server_version: str,
+    loads: dict[int, tuple[float, float]],
+) -> str:
     lines = [
         SECTION,
         "",
@@ -124,8 +133,11 @@ def render(results: dict[int, tuple[dict[str, float], dict[str, float]]], server
         "",
     ]
     for size, (lite, pg) in results.items():
+        load = loads.get(size, ())
         lines += [
             f"### {size:,} articles",
+            "",
+            f"1-minute load average before and after: {' / '.join(f'{x:.2f}' for x in load)}.",
             "",
             "| measure | SQLite | PostgreSQL | ratio | target |",
             "|---|---|---|---|---|",
@@ -134,9 +146,12 @@ def render(results: dict[int, tuple[dict[str, float], dict[str, float]]], server
             ratio = pg[key] / lite[key] if lite[key] else float("nan")
             target = ""
             if key.endswith("p99"):
-                kind = key.removesuffix(" p99")
-                ok = pg[key] < P99_TARGET_MS and pg[key] <= RATIO_TARGET * max(lite[key], 1.0)
-                target = ("met" if ok else "missed") + f" (p99 < {P99_TARGET_MS:.0f} ms, within 3x) [{kind}]"
+                under = pg[key] < P99_TARGET_MS
+                within = pg[key] <= RATIO_TARGET * lite[key]
+                target = (
+                    f"< {P99_TARGET_MS:.0f} ms {'met' if under else 'MISSED'}; "
+                    f"within {RATIO_TARGET:.0f}x {'met' if within else 'MISSED'}"
+                )
             lines.append(f"| {key} | {lite[key]:.3g} | {pg[key]:.3g} | {ratio:.2f}x | {target} |")
         lines.append("")
     return "\n".join(lines)
@@ -146,8 +161,10 @@ def write(section: str, out: Path) -> None:
     text = out.read_text(encoding="utf-8") if out.exists() else ""
     if SECTION in text:
         start = text.index(SECTION)
-        nxt = text.find("\n## ", start + len(SECTION))
-        text = text[:start] + section.rstrip() + "\n" + (text[nxt:] if nxt >= 0 else "")
+        # The section ends at the next heading or the next section's marker (``<!-- alerts -->``).
+        ends = [i for i in (text.find("\n## ", start + len(SECTION)), text.find("\n<!--", start)) if i >= 0]
+        end = min(ends) if ends else -1
+        text = text[:start] + section.rstrip() + "\n\n" + (text[end:].lstrip("\n") if end >= 0 else "")
     else:
         text = text.rstrip() + "\n\n" + section
     out.write_text(text.rstrip() + "\n", encoding="utf-8")
@@ -157,8 +174,13 @@ async def amain(sizes: list[int], server: str, base: Path, queries: int, out: Pa
     conn = await asyncpg.connect(server)
     version = "PostgreSQL " + str(await conn.fetchval("SHOW server_version")).split()[0]
     await conn.close()
-    results = {size: await run_size(size, server, base, queries) for size in sizes}
-    section = render(results, version)
+    results: dict[int, tuple[dict[str, float], dict[str, float]]] = {}
+    loads: dict[int, tuple[float, float]] = {}
+    for size in sizes:
+        before = os.getloadavg()[0]
+        results[size] = await run_size(size, server, base, queries)
+        loads[size] = (before, os.getloadavg()[0])
+    section = render(results, version, loads)
     print(section)
     if out is not None:
         write(section, out)

@@ -19,7 +19,7 @@ import asyncpg
 
 from bot.db import fts, sqlite_articles
 from bot.db.pg_connect import Pg
-from bot.db.pg_sql import Params, rows, tsquery_text, visibility_sql, where
+from bot.db.pg_sql import Params, rows, storable, tsquery_text, visibility_sql, where
 from bot.db.records import ARTICLE_COLUMNS, SUMMARY_COLUMNS, summary
 from bot.db.records import article as article_from_row
 from bot.db.repository import CatalogEntry
@@ -112,6 +112,8 @@ class PgArticleRepository:
         self, topic: str, *, sort: Sort = "latest", vis: Visibility, limit: int = 10, offset: int = 0
     ) -> Page:
         limit, offset = _clamp(limit, offset)
+        if not storable(topic):
+            return Page(items=(), offset=offset, has_more=False)
         params = Params(limit + 1, offset, topic_key(topic))
         clauses = [
             "t.topic_id = (SELECT id FROM topics WHERE name_fold = $3)",
@@ -132,7 +134,7 @@ class PgArticleRepository:
         """Articles containing every word of ``query``; see the module docstring for the order."""
         limit, offset = _clamp(limit, offset)
         words = fts.words(query)
-        if not words:
+        if not words or (topic is not None and not storable(topic)):
             return Page(items=(), offset=offset, has_more=False)
         frequent = min(sqlite_articles.FREQUENT_DF, PG_FREQUENT_DF)  # read at call time: tests lower it
         params = Params(tsquery_text(words), limit + 1, offset)
@@ -210,6 +212,8 @@ class PgArticleRepository:
         return [TopicCount(str(name), int(n)) for name, n in found]  # type: ignore[call-overload]
 
     async def resolve_topic(self, name: str) -> str | None:
+        if not storable(name):
+            return None
         value = await self._pg.fetchval(
             "SELECT name FROM topics tp WHERE name_fold = $1 "
             "AND EXISTS (SELECT 1 FROM article_topics t WHERE t.topic_id = tp.id)",

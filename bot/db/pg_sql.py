@@ -68,3 +68,9 @@ def tsquery_text(words: Iterable[str]) -> str:
 
 def rows(records: Iterable[Any]) -> list[tuple[Any, ...]]:
     return [tuple(r) for r in records]
+
+
+def storable(text: str) -> bool:
+    """PostgreSQL text cannot hold NUL, so no stored name has one, and sending one is an error:
+    a name typed with it matches nothing."""
+    return "\x00" not in text

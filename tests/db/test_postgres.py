@@ -259,3 +259,53 @@ async def wait_for(condition: Callable[[], bool], what: str, timeout: float = 10
     while not condition():
         assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
         await asyncio.sleep(0.02)
+
+
+# --- pooled connections ---------------------------------------------------------------------------
+
+
+async def test_pooled_connections_keep_their_settings_and_are_not_reset_after_each_statement(
+    postgres_url: str,
+) -> None:
+    db = await open_database(postgres_url)
+    admin = await asyncpg.connect(postgres_url)
+    try:
+        assert isinstance(db, PgDatabase)
+        for _ in range(3):
+            assert await db.pg.fetchval("SHOW jit") == "off"
+            assert await db.pg.fetchval("SHOW timezone") == "UTC"
+        await db.meta.set("k", "v")
+        assert await db.meta.get("k") == "v"
+        # asyncpg's default release sends RESET ALL and three more statements: a second round trip each time.
+        last = await admin.fetch(
+            "SELECT query FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        assert last and not [r["query"] for r in last if "RESET ALL" in r["query"]]
+    finally:
+        await admin.close()
+        await db.close()
+
+
+async def test_the_index_lock_is_released_when_its_unlock_never_completes(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = await open_database(postgres_url), await open_database(postgres_url)
+    execute = asyncpg.connection.Connection.execute
+
+    async def cancelled_unlock(self: asyncpg.Connection, query: str, *args: object, **kw: object) -> str:
+        if "advisory_unlock" in query:
+            raise asyncio.CancelledError()  # as a shutdown cancelling the task at that moment
+        return await execute(self, query, *args, **kw)  # type: ignore[arg-type]
+
+    try:
+        with pytest.raises(asyncio.CancelledError):
+            async with first.index.exclusive():
+                monkeypatch.setattr(asyncpg.connection.Connection, "execute", cancelled_unlock)
+        monkeypatch.setattr(asyncpg.connection.Connection, "execute", execute)
+        order: list[str] = []
+        await asyncio.wait_for(_hold(second, order), 5)
+        assert order == ["second ran"]
+    finally:
+        monkeypatch.setattr(asyncpg.connection.Connection, "execute", execute)
+        await first.close()
+        await second.close()

@@ -137,3 +137,11 @@ async def test_arbitrary_user_text_never_raises(db: Database, query: str, topic:
         await store(db, [make_article(1, title='He said "NEAR" (x AND y) * ^ -- café'), make_article(2)])
     page = await db.articles.search(query, topic=topic, vis=DEFAULT, limit=5)
     assert len(page.items) <= 5
+
+
+async def test_a_topic_typed_with_a_nul_matches_nothing_instead_of_failing(db: Database) -> None:
+    await store(db, [make_article(1, title="Widgets today")])
+    for topic in ("\x00", "Widgets\x00", "\x00Widgets"):
+        assert ids(await db.articles.search("widgets", topic=topic, vis=DEFAULT)) == []
+        assert ids(await db.articles.latest(topic=topic, vis=DEFAULT)) == []
+        assert await db.articles.resolve_topic(topic) is None
