@@ -2,17 +2,24 @@
 
 In a terminal it is a prompt where you type commands as in Discord and click buttons by number;
 without one (CI, a pipe) it runs a scripted tour of every command, prints what Discord would show
-and exits 0, or 1 if the emulator saw any request that Discord's spec would reject.
+and exits 0, or 1 if the emulator saw any request that Discord's spec would reject. ``arrive`` writes
+a new article file into the demo's scratch copy of the content and shows what the live alerts and
+personal follows then post, in channels, threads and DMs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import secrets
 import socket
 import sys
+import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -21,16 +28,25 @@ from rich.text import Text
 
 from bot.app.client import NewsBot
 from bot.demo.harness import running_bot
-from bot.demo.render import Clickable, render_message
+from bot.demo.render import Clickable, clickables, render_message
 from bot.emulator import Emulator, InteractionResult, Perm
 from bot.emulator.models import Channel, Guild, Member, Message
 from bot.feeds.demo import demo_feeds
 from bot.settings import DEFAULT_DATABASE_URL, Secret, Settings, WebSettings
+from bot.store.fields import article_id
 
 DEMO_DATABASE_URL = "sqlite:///data/demo.sqlite3"
 CALLBACK_UPDATE_MESSAGE = 7
 CALLBACK_DEFERRED_UPDATE = 6
 OPTION = re.compile(r"(\w+):(.*?)(?=\s+\w+:|$)")
+#: Where ``arrive`` writes its articles, inside the (scratch) content folder.
+ARRIVALS_DIR = Path("_news") / "arrived"
+#: How long ``arrive`` waits for the first post or DM, and for quiet after the last one: the alert
+#: loop is woken by the reindex and the follows loop by the demo, so both act within milliseconds.
+FIRST_POST_WAIT = 8.0
+QUIET_AFTER = 1.0
+#: What ``arrive`` writes when given no title (and the tour's arrival).
+ARRIVING_TITLE = "Europa probe sees plumes rising through the southern ice"
 
 HELP = """\
 Type a command as you would in Discord, for example:
@@ -40,6 +56,9 @@ Type a command as you would in Discord, for example:
   /news related article:aurora
   /admin stats    /admin config min_quality:100    /admin audit    (you have Manage Server)
   /digest add channel:<id> topic:Space time:08:00 timezone:Europe/London    /digest list
+  /alert add channel:<id> topic:Space style:thread    /alert list    /alert why article:<article id>
+  /follow add topic:Space delivery:instant timezone:Europe/London    /follow list
+  arrive topic:Space title:Probe lands on Europa    (a new article file: see the alert posts and DMs)
   complete /news topic name:cl      (show autocomplete choices)
   menu Check this out https://news.example.org/...   (the "Related news" message menu)
   3                                 (click component 3 of the last message)
@@ -147,6 +166,133 @@ async def context_menu(session: Session, text: str) -> None:
     await show_result(session, result, f"Apps → Related news on: {text}")
 
 
+def help_text(session: Session) -> str:
+    return HELP.replace("channel:<id>", f"channel:{session.channel.id}")
+
+
+def _slug(title: str) -> str:
+    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")[:60].strip("-") or "article"
+
+
+def arrival_path(session: Session, title: str) -> Path:
+    """The file ``arrive`` writes for ``title``: a new name each time, so each arrival is a new
+    article (rewriting a file is an edit, which alerts and follows rightly ignore)."""
+    folder = session.bot.settings.content_dir / ARRIVALS_DIR
+    stem, n = _slug(title), 1
+    while (folder / f"{stem}.md").exists():
+        n += 1
+        stem = f"{_slug(title)}-{n}"
+    return folder / f"{stem}.md"
+
+
+def _article_file(
+    title: str, topic: str, excerpt: str, published: datetime, url: str, related: Sequence[tuple[str, str]]
+) -> str:
+    """An article file as the content generator writes them (strings as JSON, which is YAML too)."""
+
+    def q(value: str) -> str:
+        return json.dumps(value, ensure_ascii=False)
+
+    lines = [
+        "---",
+        "category: news",
+        f"title: {q(title)}",
+        f"excerpt: {q(excerpt)}",
+        f"publishedDateTime: {published.isoformat()}",
+        f"webUrl: {q(url)}",
+        "type: article",
+        "quality: 130",
+        "heat: 60",
+        "published: true",
+        "provider:",
+        "  name: Orbit Desk",
+        "  domain: orbit.example.org",
+        "topics:",
+        f"  - {q(topic)}",
+    ]
+    if related:
+        lines.append("related:")
+        for related_title, related_url in related:
+            lines += [f"  - title: {q(related_title)}", f"    webUrl: {q(related_url)}"]
+    return "\n".join([*lines, "---", ""])
+
+
+def _bot_messages(session: Session) -> list[tuple[str, Message]]:
+    """Every message the bot has posted where the demo's people can see it: the server's channels
+    and threads (threads after their channel, as they were created), and each member's DMs."""
+    bot_id = session.emulator.bot_user.id
+    found: list[tuple[str, Message]] = []
+    for channel in list(session.guild.channels.values()):
+        if channel.parent_id is not None:
+            parent = session.guild.channels.get(channel.parent_id)
+            where = f"in the thread “{channel.name}” of #{parent.name if parent else '?'}"
+        else:
+            where = f"posted in #{channel.name}"
+        found.extend((where, m) for m in session.emulator.channel_messages(channel) if m.author.id == bot_id)
+    for member in list(session.guild.members.values()):
+        if member.id != bot_id:
+            found.extend(
+                (f"direct message to @{member.user.username}", m) for m in session.emulator.dm_messages(member)
+            )
+    return found
+
+
+async def arrive(session: Session, options: dict[str, str]) -> None:
+    """A new article file lands in the content folder (as a `git pull` or a feed fetch would bring
+    it): reindex, and show what the alerts and follows post because of it."""
+    title = options.get("title") or ARRIVING_TITLE
+    topic = options.get("topic") or "Space"
+    excerpt = (
+        options.get("excerpt")
+        or f"Fresh {topic} news: a file just added to the content folder, as a git pull adds one."
+    )
+    path = arrival_path(session, title)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    url = f"https://orbit.example.org/arrived/{path.stem}"
+    # Like the bundled articles, it links to others of its topic (what an alert's thread lists).
+    key = await session.bot.db.articles.resolve_topic(topic)
+    vis = await session.bot.visibility_for(session.guild.id)
+    newest = (await session.bot.db.articles.latest(topic=key, vis=vis, limit=3)).items if key else ()
+    text = _article_file(title, topic, excerpt, datetime.now(UTC), url, [(a.title, a.url) for a in newest])
+    seen = {m.id for _, m in _bot_messages(session)}
+    path.write_text(text, encoding="utf-8")
+    report = await session.bot.reindex()  # at once, rather than at the watcher's next look
+    # The follows loop looks for arrivals every few seconds: wake it now. By name, as the bot finds its
+    # cogs (an extension is a module object of its own, so an imported class would never match).
+    wake = getattr(session.bot.get_cog("FollowCog"), "wake", None)
+    if callable(wake):
+        wake()
+    content_dir = session.bot.settings.content_dir
+    session.console.print(
+        Text(
+            f"wrote {path.relative_to(content_dir.parent)}; reindexed: {report.added} new",
+            style="italic dim",
+        )
+    )
+    loop = asyncio.get_running_loop()
+    start = last = loop.time()
+    count = 0
+    while True:
+        await asyncio.sleep(0.05)
+        new = [(where, m) for where, m in _bot_messages(session) if m.id not in seen]
+        now = loop.time()
+        if len(new) != count:
+            count, last = len(new), now
+        elif (count and now - last >= QUIET_AFTER) or (not count and now - start >= FIRST_POST_WAIT):
+            break
+    if not new:
+        session.console.print(
+            f"Nothing was posted: no alert or follow matches it. `/alert why article:{article_id(path.stem)}` says why."
+        )
+    for where, message in new:
+        show(session, message, where)
+    # Numbers click on the alert's card (its Related button), not on the DM shown last.
+    card = next((m for _, m in new if clickables(m.components)), None)
+    if card is not None:
+        session.current, session.clickables = card, tuple(clickables(card.components))
+
+
 async def dispatch(session: Session, line: str) -> bool:
     """Run one line; False means quit."""
     line = line.strip()
@@ -155,13 +301,15 @@ async def dispatch(session: Session, line: str) -> bool:
     if line in {"quit", "exit", "q"}:
         return False
     if line == "help":
-        session.console.print(HELP)
+        session.console.print(help_text(session))
     elif line.startswith("/"):
         await run_command(session, line)
     elif line.startswith("complete "):
         await complete(session, line.removeprefix("complete ").strip())
     elif line.startswith("menu "):
         await context_menu(session, line.removeprefix("menu ").strip())
+    elif line == "arrive" or line.startswith("arrive "):
+        await arrive(session, parse_command("/" + line)[2])
     elif re.fullmatch(r"\d+(\s+\d+)?", line):
         numbers = [int(n) for n in line.split()]
         await click(session, numbers[0], numbers[1] if len(numbers) > 1 else None)
@@ -195,6 +343,27 @@ async def _digest_steps(session: Session) -> list[tuple[str, str]]:
     ]
 
 
+def _alert_and_follow_steps(session: Session) -> list[tuple[str, str]]:
+    arriving = article_id(arrival_path(session, ARRIVING_TITLE).stem)
+    return [
+        (
+            "Moderators: a live alert posts each new Space article as it arrives, with a thread",
+            f"/alert add channel:{session.channel.id} topic:Space style:thread",
+        ),
+        ("Every alert of this server: filters, channel, state, posts in the last 24 h", "/alert list"),
+        (
+            "Members: follow a topic for yourself, each new article by direct message",
+            "/follow add topic:Space delivery:instant timezone:Europe/London",
+        ),
+        ("Your follows: only you can see them", "/follow list"),
+        (
+            "A new Space article file arrives: the alert posts it with a thread, the follow sends a DM",
+            f"arrive topic:Space title:{ARRIVING_TITLE}",
+        ),
+        ("Why an article was (or was not) posted, for each alert", f"/alert why article:{arriving}"),
+    ]
+
+
 async def tour(session: Session) -> None:
     """Every command, the buttons, the context menu and the error answers, in a readable order."""
     aurora = await _first_article_id(session, "aurora")
@@ -220,6 +389,7 @@ async def tour(session: Session) -> None:
         ("A misspelt topic gets suggestions", "/news topic name:Spce"),
         ("Nothing found gets a hint", "/news search query:zzxqv"),
         *await _digest_steps(session),
+        *_alert_and_follow_steps(session),
         ("Moderators: hide an article in this server only", f"/admin hide article:{psa} reason:scam bait"),
         ("Hidden here: members no longer find it", f"/news article article:{psa}"),
         ("Server settings: leave out low-quality sources", "/admin config min_quality:100"),
@@ -233,7 +403,7 @@ async def tour(session: Session) -> None:
 
 
 async def interactive(session: Session) -> None:
-    session.console.print(HELP)
+    session.console.print(help_text(session))
     loop = asyncio.get_running_loop()
     while True:
         try:

@@ -30,6 +30,18 @@ def test_scripted_demo_tours_every_command_with_zero_violations(tmp_path: Path) 
             assert f"> {step}" in out, step
         assert "Related news" in out and "Did you mean" in out and "Nothing matches" in out
         assert "posted in #news" in out, "the Share button posted publicly"
+        for step in ["/alert add", "/alert list", "/follow add", "/follow list", "arrive", "/alert why"]:
+            assert f"> {step}" in out, step
+        # What the new article caused, up to the next step: the alert's card and its thread, the DM.
+        arrival = out.split("> arrive", 1)[1].split("\n> ", 1)[0]
+        assert "reindexed: 1 new" in arrival
+        card, rest = arrival.split("posted in #news", 1)[1].split("in the thread “Europa probe", 1)
+        assert "Europa probe sees plumes" in card and "Alert #" in card, "the alert posted the card"
+        thread, dm = rest.split("direct message to @you", 1)
+        assert "Related articles" in thread and "Aurora-3" in thread, "the thread lists related articles"
+        assert "Europa probe sees plumes" in dm and "Your follow #" in dm, "the follow sent the DM"
+        why = out.split("> /alert why", 1)[1].split("\n> ", 1)[0]
+        assert "✅ posted" in why
         assert "0 violations" in out
         assert "Traceback" not in out + done.stderr
         assert ("38 new" in out) == (run == 0)
