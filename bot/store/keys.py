@@ -57,4 +57,6 @@ def plain_words(text: str) -> str:
     text = text.casefold()
     if not text.isascii():  # most titles are ASCII, and have no accents to remove
         text = "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
+        # Compatibility forms decompose to letters of either case ("𝕊" -> "S"): fold what they became.
+        text = text.casefold()
     return _NON_WORD.sub(" ", text).strip()

@@ -34,7 +34,7 @@ async def test_preview_edit_why_and_import_pages(site: Site, driver: Any, shots:
         driver.save_screenshot(str(shots / "panel-preview.png"))
 
         driver.get(page)
-        driver.find_element(By.LINK_TEXT, "Edit").click()
+        driver.find_element(By.CSS_SELECTOR, f"a[href='/panel/{site.guild.id}/alerts/1']").click()
         _settle(driver, site.base)
         assert "Edit alert #1" in _text(driver)
         _fill(driver, "alert-form", {"posts_per_window": "7"})
