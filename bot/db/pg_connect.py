@@ -40,6 +40,10 @@ def lock_key(name: str) -> int:
 
 MIGRATE_LOCK = lock_key("migrate")
 INDEX_LOCK = lock_key("index")
+#: Taken (for the transaction) by every transaction that records alert arrivals, just before it does:
+#: their sequence numbers then become visible in order, so a cursor that has read arrival N never
+#: meets a lower number committed later (which it would skip). SQLite has one writer anyway.
+ARRIVALS_LOCK = lock_key("arrivals")
 #: The LISTEN/NOTIFY channel: "articles" after an index run changed them, "reload" for ``/owner reload``.
 CHANNEL = "newsbot_events"
 

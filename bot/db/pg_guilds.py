@@ -15,7 +15,7 @@ from bot.db.alert_types import AlertReplacement
 from bot.db.digest_types import DigestReplacement
 from bot.db.guild_types import AuditEntry, GuildSettings, HiddenArticle, Replaced
 from bot.db.pg_alerts import replace_for_guild as replace_alerts
-from bot.db.pg_connect import Pg
+from bot.db.pg_connect import ARRIVALS_LOCK, Pg
 from bot.db.pg_digests import replace_for_guild as replace_digests
 from bot.db.records import epoch, from_epoch
 
@@ -110,6 +110,7 @@ class PgGuildRepository:
             )
             if not status.endswith(" 1"):
                 return False
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", ARRIVALS_LOCK)
             await conn.execute(
                 "INSERT INTO alert_arrivals (article_id, guild_id, published_at, arrived_at) "
                 "SELECT id, $1, published_at, extract(epoch FROM now())::bigint FROM articles "

@@ -19,7 +19,7 @@ from typing import Any
 
 import asyncpg
 
-from bot.db.pg_connect import CHANNEL, CONNECTION_ERRORS, INDEX_LOCK, Pg
+from bot.db.pg_connect import ARRIVALS_LOCK, CHANNEL, CONNECTION_ERRORS, INDEX_LOCK, Pg
 from bot.db.pg_sql import fts_unaccented
 from bot.db.records import ArticleRecord, LinkRow, epoch
 from bot.db.repository import FileKey, FileRow, FileState, IndexBatch
@@ -372,6 +372,7 @@ async def _record_arrivals(
     now = int(time.time())
     fresh = arrivals(records, was_published, now)
     if fresh:
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", ARRIVALS_LOCK)
         await conn.execute(
             "INSERT INTO alert_arrivals (article_id, published_at, arrived_at) "
             "SELECT a, p, $3 FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS f (a, p, n) ORDER BY n",

@@ -225,3 +225,23 @@ async def test_deliveries_racing_for_the_same_articles_claim_them_once(db: Datab
         pending = await db.alerts.pending(alert.id)
         assert [d.article_ids for d in pending] == [tuple(ids)], "the winner holds every article, in arrival order"
         await db.alerts.abandon_delivery(pending[0].id, at=NOW, note="again")
+
+
+async def test_on_postgresql_arrivals_are_recorded_one_transaction_at_a_time(db: Database) -> None:
+    """A cursor reads arrivals by sequence number; on PostgreSQL two transactions could otherwise commit
+    numbers out of order, and a cursor that has read the higher one would skip the lower. Every
+    transaction that records arrivals takes one lock first: while another holds it, an unhide waits."""
+    if not type(db).__module__.startswith("bot.db.pg"):
+        pytest.skip("SQLite has one writer at a time: its arrivals commit in order anyway")
+    from bot.db.pg_connect import ARRIVALS_LOCK
+
+    await store(db, [recent(5)])
+    await db.guilds.hide(7, HiddenArticle("a5", "Story", hidden_by=1, hidden_at=NOW))
+    async with db.pg.pool.acquire() as other:  # type: ignore[attr-defined]
+        await other.execute("SELECT pg_advisory_lock($1)", ARRIVALS_LOCK)
+        unhide = asyncio.ensure_future(db.guilds.unhide(7, "a5"))
+        await asyncio.sleep(0.5)
+        assert not unhide.done(), "the unhide waits while another transaction records arrivals"
+        await other.execute("SELECT pg_advisory_unlock($1)", ARRIVALS_LOCK)
+        assert await asyncio.wait_for(unhide, 10)
+    assert await arrived(db) == [("a5", None), ("a5", 7)]
