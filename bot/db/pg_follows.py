@@ -32,6 +32,7 @@ from bot.db.sqlite_follows import (
     _follow,
     _item,
     _member,
+    export_document,
 )
 from bot.db.types import ArticleSummary, Visibility
 
@@ -413,53 +414,7 @@ class PgFollowRepository:
             user_id,
         )
 
-        def when(value: Any) -> str | None:
-            return None if value is None else from_epoch(value).isoformat()
-
-        return {
-            "user_id": str(user_id),
-            "preferences": None
-            if member is None
-            else {
-                "timezone": member.timezone,
-                "quiet_start_minute": member.quiet_start,
-                "quiet_end_minute": member.quiet_end,
-                "dm_channel_id": None if member.dm_channel_id is None else str(member.dm_channel_id),
-                "paused_reason": member.paused_reason,
-                "created_at": when(epoch(member.created_at)) if member.created_at else None,
-            },
-            "follows": [
-                {
-                    "id": r[0],
-                    "topic": r[1],
-                    "keywords": r[2],
-                    "delivery": r[3],
-                    "time": r[4],
-                    "weekday": r[5],
-                    "created_at": when(r[6]),
-                    "paused": bool(r[7]),
-                    "last_digest_slot": when(r[8]),
-                }
-                for r in follows
-            ],
-            "articles": [
-                {"follow": r[0], "article": r[1], "taken_at": when(r[2]), "held": bool(r[3]), "delivery": r[4]}
-                for r in items
-            ],
-            "messages": [
-                {
-                    "id": r[0],
-                    "kind": r[1],
-                    "follow": r[2],
-                    "slot": when(r[3]),
-                    "state": r[4],
-                    "message_id": None if r[5] is None else str(r[5]),
-                    "recorded_at": when(r[6]),
-                    "finished_at": when(r[7]),
-                }
-                for r in deliveries
-            ],
-        }
+        return export_document(user_id, member, follows, items, deliveries)
 
     async def forget(self, user_id: int) -> int:
         async def work(conn: asyncpg.Connection) -> int:
