@@ -33,8 +33,8 @@ from bot.db.alert_types import (
     Skip,
 )
 from bot.db.pg_connect import Pg
-from bot.db.records import epoch, from_epoch
-from bot.db.sqlite_alerts import _ALERT_COLUMNS, _DELIVERY_COLUMNS, _ITEM_COLUMNS, _alert, _delivery, _item
+from bot.db.records import epoch
+from bot.db.sqlite_alerts import _ALERT_COLUMNS, _DELIVERY_COLUMNS, _ITEM_COLUMNS, _alert, _arrived, _delivery, _item
 from bot.db.sqlite_alerts import _alert_params as _sqlite_alert_params
 
 _INSERT_ALERT = (
@@ -161,19 +161,7 @@ class PgAlertRepository:
             "WHERE id = ANY($1::text[])",
             list(article_ids),
         )
-        return [
-            ArrivedArticle(
-                str(r[0]),
-                str(r[1]),
-                str(r[2] or ""),
-                tuple(json.loads(r[3])),
-                str(r[4]),
-                int(r[5]),
-                bool(r[6]),
-                from_epoch(r[7]),
-            )
-            for r in found
-        ]
+        return [_arrived(r) for r in found]
 
     async def record_judged(
         self,

@@ -96,6 +96,20 @@ def replace_for_guild(conn: sqlite3.Connection, guild_id: int, change: AlertRepl
     return sorted((_alert(row) for row in removed), key=lambda a: a.id)
 
 
+def _arrived(r: Sequence[Any]) -> ArrivedArticle:
+    """An article row as both backends read it for judging (id, title, excerpt, topics, provider, quality, ...)."""
+    return ArrivedArticle(
+        str(r[0]),
+        str(r[1]),
+        str(r[2] or ""),
+        tuple(json.loads(r[3])),
+        str(r[4]),
+        int(r[5]),
+        bool(r[6]),
+        from_epoch(r[7]),
+    )
+
+
 def _alert_params(alert: NewAlert) -> list[Any]:
     return [
         alert.guild_id,
@@ -252,19 +266,7 @@ class SqliteAlertRepository:
             "WHERE id IN (SELECT value FROM json_each(?))",
             [json.dumps(list(article_ids))],
         )
-        return [
-            ArrivedArticle(
-                str(r[0]),
-                str(r[1]),
-                str(r[2] or ""),
-                tuple(json.loads(r[3])),
-                str(r[4]),
-                int(r[5]),
-                bool(r[6]),
-                from_epoch(r[7]),
-            )
-            for r in rows
-        ]
+        return [_arrived(r) for r in rows]
 
     async def record_judged(
         self,
