@@ -291,3 +291,11 @@ def test_no_file_holds_a_merge_conflict_marker() -> None:
             continue
         marked += [f"{name}:{n}" for n, line in enumerate(lines, 1) if line.startswith(("<<<<<<< ", ">>>>>>> "))]
     assert marked == [], marked
+
+
+def test_every_folder_of_python_code_is_a_package() -> None:
+    """The Docker image installs a built wheel, which holds only the packages setuptools finds: a folder
+    of modules without ``__init__.py`` works in a checkout and is missing from the image."""
+    folders = {path.parent for path in (ROOT / "bot").rglob("*.py")}
+    missing = sorted(str(f.relative_to(ROOT)) for f in folders if not (f / "__init__.py").is_file())
+    assert missing == []
