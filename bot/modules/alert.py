@@ -12,7 +12,7 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 import discord
 from discord import app_commands
@@ -23,6 +23,7 @@ from bot.alerts import rules
 from bot.alerts.actions import ALL, AlertActions, AlertChanges, AlertForm, describe_filters
 from bot.alerts.loop import AlertLoop
 from bot.alerts.outbox import DiscordAlertOutbox, RelatedButton
+from bot.alerts.rules import Style
 from bot.alerts.service import AlertService, jump_link
 from bot.app.client import NewsBot
 from bot.app.respond import reply, within_deadline
@@ -31,6 +32,7 @@ from bot.errors import UserFacingError
 from bot.modules._checks import Refused
 from bot.modules._lookup import resolve_topic, topic_choices
 from bot.render.embeds import DEFAULT_COLOR, fit_embed
+from bot.render.limits import MAX_CHOICE_CHARS, MAX_CHOICES, choice_name
 from bot.render.text import escape_markdown
 from bot.store.limits import QUALITY
 
@@ -39,8 +41,6 @@ log = logging.getLogger(__name__)
 RESTART_DELAY: Final = 60
 #: Characters per `/alert list` embed (Discord allows 6,000 per message, title and footer included).
 LIST_PAGE_CHARS: Final = 5500
-MAX_CHOICES: Final = 25
-StyleOption = Literal["embed", "compact", "thread"]
 
 
 class _ChannelOption(app_commands.Transformer):
@@ -234,14 +234,14 @@ class AlertCog(
             what = " · ".join(x for x in (alert.topic, alert.keywords) if x)
             name = f"#{alert.id} · {what} in {where}" + (" (paused)" if alert.paused else "")
             if not text or text in name.casefold():
-                choices.append(app_commands.Choice(name=name[:100], value=str(alert.id)))
+                choices.append(app_commands.Choice(name=choice_name(name), value=str(alert.id)))
         return choices[:MAX_CHOICES]
 
     async def article_autocomplete(
         self, interaction: discord.Interaction[Any], current: str
     ) -> list[app_commands.Choice[str]]:
         return [
-            app_commands.Choice(name=c.title[:100] or c.id, value=c.id[:100])
+            app_commands.Choice(name=choice_name(c.title, c.id), value=c.id[:MAX_CHOICE_CHARS])
             for c in self.bot.catalog.complete_articles(current, ALL, limit=MAX_CHOICES)
         ]
 
@@ -270,7 +270,7 @@ class AlertCog(
         providers: app_commands.Range[str, 1, 1000] | None = None,
         min_quality: app_commands.Range[int, QUALITY.low, QUALITY.high] = QUALITY.low,
         mention: discord.Role | None = None,
-        style: StyleOption = "embed",
+        style: Style = "embed",
         publish: bool = False,
         template: app_commands.Range[str, 1, 4000] | None = None,
         posts_per_10min: app_commands.Range[int, 1, 30] = rules.DEFAULT_POSTS_PER_WINDOW,
@@ -373,7 +373,7 @@ class AlertCog(
         min_quality: app_commands.Range[int, QUALITY.low, QUALITY.high] | None = None,
         mention: discord.Role | None = None,
         no_mention: bool = False,
-        style: StyleOption | None = None,
+        style: Style | None = None,
         publish: bool | None = None,
         template: app_commands.Range[str, 1, 4000] | None = None,
         posts_per_10min: app_commands.Range[int, 1, 30] | None = None,

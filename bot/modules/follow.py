@@ -35,7 +35,7 @@ from bot.follows.rules import DEFAULT_TIME, INSTANT_CAP, MAX_FOLLOWS
 from bot.follows.service import FollowService, schedule_of
 from bot.modules._lookup import quote, resolve_topic, topic_choices
 from bot.render.follow import answer, delivery_label, follow_label, list_embed, local_moment
-from bot.render.limits import MAX_CHOICES
+from bot.render.limits import MAX_CHOICES, choice_name
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +175,7 @@ class FollowCog(commands.GroupCog, group_name="follow", group_description="Your 
         for follow in await self.bot.db.follows.for_user(interaction.user.id):
             name = f"#{follow.id} · {follow.topic or ''} {follow.keywords or ''} · {follow.delivery}"
             if not text or text in name.casefold():
-                choices.append(app_commands.Choice(name=" ".join(name.split())[:100], value=str(follow.id)))
+                choices.append(app_commands.Choice(name=choice_name(name), value=str(follow.id)))
         return choices[:MAX_CHOICES]
 
     # --- commands ---------------------------------------------------------------------------

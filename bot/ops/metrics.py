@@ -26,6 +26,8 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
+from bot.alerts.rules import STYLES
+
 if TYPE_CHECKING:
     from bot.ops.view import StatusSource
 
@@ -38,7 +40,7 @@ disable_created_metrics()  # type: ignore[no-untyped-call]  # not annotated upst
 AUTOCOMPLETE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 3.0)
 
 #: The label values of the alert and follow counters (created up front, at 0).
-ALERT_STYLES = ("embed", "compact", "thread", "forum")
+ALERT_STYLES = (*STYLES, "forum")  # a post in a forum channel is counted as "forum"
 ALERT_OUTCOMES = ("posted", "paused", "retry")
 DM_KINDS = ("instant", "roundup", "digest")
 DM_OUTCOMES = ("sent", "refused")

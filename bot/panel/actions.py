@@ -23,6 +23,7 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from bot.actors import Actor
+from bot.alerts import rules as alert_rules
 from bot.alerts.actions import AlertActions, AlertChanges, AlertForm, describe_filters
 from bot.digests.actions import DigestActions, DigestChanges, DigestForm
 from bot.digests.limits import DEFAULT_ITEMS, MAX_ITEMS, MIN_ITEMS, WEEKDAY_NAMES
@@ -466,7 +467,7 @@ class ServerActions:
             problem=web_text(problem, guild) if problem else None,
             alert_channels=alert_channels(guild),
             roles=[r for r in guild.roles if not r.is_default()],
-            styles=("embed", "compact", "thread"),
+            styles=alert_rules.STYLES,
         )
 
     async def edit_alert(self, request: web.Request) -> web.Response:
