@@ -84,13 +84,13 @@ async def run(step: Callable[[], T]) -> T:
 
 
 def _text(driver: Any) -> str:
-    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.common.by import By
 
     for _ in range(20):
         try:
             return str(driver.find_element(By.TAG_NAME, "body").text)
-        except StaleElementReferenceException:  # a navigation was still replacing the document
+        except (StaleElementReferenceException, NoSuchElementException):  # a navigation was replacing the page
             time.sleep(0.1)
     return str(driver.find_element(By.TAG_NAME, "body").text)
 

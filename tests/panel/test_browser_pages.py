@@ -25,6 +25,16 @@ async def test_preview_edit_why_and_import_pages(site: Site, driver: Any, shots:
     backup.write_text("newsbot: 1\nsettings: {}\nhidden: []\ndigests: []\n", encoding="utf-8")
     page = f"{site.base}/panel/{site.guild.id}"
 
+    def submit(selector: str) -> None:
+        """Click a form's button and wait until the browser has left the page it was on."""
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        before = driver.current_url
+        driver.find_element(By.CSS_SELECTOR, selector).click()
+        WebDriverWait(driver, 20).until(
+            lambda d: d.current_url != before and d.execute_script("return document.readyState") == "complete"
+        )
+
     def flow() -> None:
         _log_in(driver, site, site.moderator.id)
         driver.get(page)
@@ -38,26 +48,22 @@ async def test_preview_edit_why_and_import_pages(site: Site, driver: Any, shots:
         _settle(driver, site.base)
         assert "Edit alert #1" in _text(driver)
         _fill(driver, "alert-form", {"posts_per_window": "7"})
-        driver.find_element(By.CSS_SELECTOR, "#alert-form button[type=submit]").click()
-        _settle(driver, site.base)
+        submit("#alert-form button[type=submit]")
         assert "#1" in _text(driver)
 
         driver.get(page)
         _fill(driver, "why-form", {"article": HOSTILE_ID})
-        driver.find_element(By.CSS_SELECTOR, "#why-form button[type=submit]").click()
-        _settle(driver, site.base)
+        submit("#why-form button[type=submit]")
         text = _text(driver)
         assert "Why" in text and "<script>alert('title')</script>" in text  # the hostile title, as text
         assert driver.execute_script("return document.scripts.length === 0")
 
         driver.get(page)
         driver.find_element(By.ID, "i-file").send_keys(str(backup))
-        driver.find_element(By.CSS_SELECTOR, "#import-form button[type=submit]").click()
-        _settle(driver, site.base)
+        submit("#import-form button[type=submit]")
         assert "Confirm the import" in _text(driver)
         driver.save_screenshot(str(shots / "panel-import.png"))
-        driver.find_element(By.ID, "confirm-import").click()
-        _settle(driver, site.base)
+        submit("#confirm-import")
         assert _csp_errors(driver) == []
 
     await run(flow)
