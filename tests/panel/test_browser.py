@@ -101,7 +101,7 @@ def _log_in(driver: Any, site: Site, user_id: int) -> None:
     driver.get(site.base + "/panel")
     assert driver.current_url.startswith(site.emulator.base_url + "/oauth2/authorize"), driver.current_url
     driver.find_element(By.ID, f"user-{user_id}").click()
-    driver.find_element(By.ID, "authorize").click()
+    _follow(driver, driver.find_element(By.ID, "authorize"))
     _settle(driver, site.base)
 
 
@@ -113,6 +113,19 @@ def _settle(driver: Any, origin: str) -> None:
     WebDriverWait(driver, 20).until(
         lambda d: d.current_url.startswith(origin) and d.execute_script("return document.readyState") == "complete"
     )
+
+
+def _follow(driver: Any, element: Any) -> None:
+    """Click a link or button that leaves the page, and wait until the browser has left it."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.expected_conditions import staleness_of
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    page = driver.find_element(By.TAG_NAME, "html")
+    element.click()
+    # The old document goes stale even when the new one has the same address (post, then redirect back).
+    WebDriverWait(driver, 20).until(staleness_of(page))
+    WebDriverWait(driver, 20).until(lambda d: d.execute_script("return document.readyState") == "complete")
 
 
 def _csp_errors(driver: Any) -> list[str]:
@@ -144,7 +157,7 @@ async def test_moderator_logs_in_sees_a_server_and_logs_out(site: Site, driver: 
         assert driver.current_url == site.base + "/panel"
         assert "Your servers" in _text(driver) and "Logged in as Mod" in _text(driver)
         driver.save_screenshot(str(shots / "panel-servers.png"))
-        driver.find_element(By.LINK_TEXT, "Newsroom").click()
+        _follow(driver, driver.find_element(By.LINK_TEXT, "Newsroom"))
         assert driver.current_url == f"{site.base}/panel/{site.guild.id}"
         for heading in ("Settings", "Hidden articles", "Digests", "Audit log"):
             assert driver.find_element(By.XPATH, f"//h2[normalize-space()='{heading}']")
@@ -152,7 +165,7 @@ async def test_moderator_logs_in_sees_a_server_and_logs_out(site: Site, driver: 
         # Keyboard: the first Tab reaches the skip link, which the stylesheet (allowed by the CSP) shows on focus.
         driver.find_element(By.TAG_NAME, "body").send_keys(Keys.TAB)
         assert driver.switch_to.active_element.get_attribute("class") == "skip"
-        driver.find_element(By.ID, "logout").click()
+        _follow(driver, driver.find_element(By.ID, "logout"))
         assert driver.current_url == site.base + "/"
         assert "Logged in as" not in _text(driver)
         driver.get(site.base + "/panel")
@@ -223,22 +236,18 @@ async def test_moderator_creates_a_digest_and_an_alert_from_the_page(site: Site,
         driver.get(f"{site.base}/panel/{site.guild.id}")
         # A mistake first: the message shows next to the field, what was typed stays.
         _fill(driver, "digest-form", {"channel": "#news", "topic": "Space", "time": "8 am", "timezone": "Europe/Paris"})
-        driver.find_element(By.ID, "add-digest").click()
-        _settle(driver, site.base)
+        _follow(driver, driver.find_element(By.ID, "add-digest"))
         assert "is not a time" in driver.find_element(By.ID, "digest-time-error").text
         assert driver.find_element(By.ID, "d-timezone").get_attribute("value") == "Europe/Paris"
         driver.save_screenshot(str(shots / "panel-form-error.png"))
         _fill(driver, "digest-form", {"time": "07:30"})
-        driver.find_element(By.ID, "add-digest").click()
-        _settle(driver, site.base)
+        _follow(driver, driver.find_element(By.ID, "add-digest"))
         assert "Digest #1 scheduled: Space" in _text(driver)
         _fill(driver, "alert-form", {"channel": "#news", "topic": "Security"})
-        driver.find_element(By.ID, "add-alert").click()
-        _settle(driver, site.base)
+        _follow(driver, driver.find_element(By.ID, "add-alert"))
         assert "Alert #1 created" in _text(driver)
         driver.save_screenshot(str(shots / "panel-actions.png"))
-        driver.find_element(By.XPATH, "//button[@aria-label='Test alert #1']").click()
-        _settle(driver, site.base)
+        _follow(driver, driver.find_element(By.XPATH, "//button[@aria-label='Test alert #1']"))
         assert "Posted a test of alert #1" in _text(driver)
         assert _csp_errors(driver) == []
 
@@ -264,8 +273,7 @@ async def test_a_tampered_form_is_refused(site: Site, driver: Any) -> None:
         _fill(driver, "hide-form", {"article": HOSTILE_ID})
         token = driver.find_element(By.CSS_SELECTOR, "#hide-form input[name=csrf]")
         driver.execute_script("arguments[0].value = arguments[0].value.replace(/.$/, 'x')", token)
-        driver.find_element(By.CSS_SELECTOR, "#hide-form button[type=submit]").click()
-        _settle(driver, site.base)
+        _follow(driver, driver.find_element(By.CSS_SELECTOR, "#hide-form button[type=submit]"))
         assert "did not come from this site" in _text(driver)
 
     await run(flow)

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.panel.conftest import HOSTILE_ID, Site
-from tests.panel.test_browser import _csp_errors, _fill, _log_in, _moderate, _settle, _text, driver, run, shots
+from tests.panel.test_browser import _csp_errors, _fill, _follow, _log_in, _moderate, _text, driver, run, shots
 
 __all__ = ["driver", "shots"]  # the fixtures, used by name
 
@@ -26,26 +26,17 @@ async def test_preview_edit_why_and_import_pages(site: Site, driver: Any, shots:
     page = f"{site.base}/panel/{site.guild.id}"
 
     def submit(selector: str) -> None:
-        """Click a form's button and wait until the browser has left the page it was on."""
-        from selenium.webdriver.support.ui import WebDriverWait
-
-        before = driver.current_url
-        driver.find_element(By.CSS_SELECTOR, selector).click()
-        WebDriverWait(driver, 20).until(
-            lambda d: d.current_url != before and d.execute_script("return document.readyState") == "complete"
-        )
+        _follow(driver, driver.find_element(By.CSS_SELECTOR, selector))
 
     def flow() -> None:
         _log_in(driver, site, site.moderator.id)
         driver.get(page)
-        driver.find_element(By.LINK_TEXT, "Preview").click()
-        _settle(driver, site.base)
+        _follow(driver, driver.find_element(By.LINK_TEXT, "Preview"))
         assert "Preview of digest #1" in _text(driver)
         driver.save_screenshot(str(shots / "panel-preview.png"))
 
         driver.get(page)
-        driver.find_element(By.CSS_SELECTOR, f"a[href='/panel/{site.guild.id}/alerts/1']").click()
-        _settle(driver, site.base)
+        _follow(driver, driver.find_element(By.CSS_SELECTOR, f"a[href='/panel/{site.guild.id}/alerts/1']"))
         assert "Edit alert #1" in _text(driver)
         _fill(driver, "alert-form", {"posts_per_window": "7"})
         submit("#alert-form button[type=submit]")
